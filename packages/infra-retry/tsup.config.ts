@@ -1,10 +1,17 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
+const shared = {
   entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
-  clean: true,
   target: 'node22',
-});
+} as const;
+
+export default defineConfig([
+  // No `clean`: the two builds run concurrently into dist/ and would delete each other's files;
+  // the build script empties dist/ first.
+  { ...shared, format: ['esm'] },
+  // p-retry and is-network-error ship ESM only; a require() of them through esbuild's CJS interop
+  // yields the namespace instead of the default export, so the CJS build carries its own copy.
+  { ...shared, format: ['cjs'], noExternal: ['p-retry', 'is-network-error'] },
+]);
