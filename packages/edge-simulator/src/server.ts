@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { handleControl } from './control';
+import type { Engine } from './engine';
+import { handleChatCompletions, handleEmbeddings, handleOpenAIModels, openAIFormat } from './openai';
+
+/**
+ * The request handler: a switch on method and path rather than a router library, because this is the
+ * hot path of gateway load tests (see the README's benchmark).
+ */
+export function createHandler(engine: Engine): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    route(engine, req, res).catch((error: unknown) => {
+      engine.internalErrors++;
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: { message: 'simulator internal error', type: 'server_error', param: null, code: null },
+          }),
+        );
+      } else {
+        res.destroy(error instanceof Error ? error : undefined);
+      }
+    });
+  };
+}
+
+async function route(engine: Engine, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? '' : url.slice(q + 1);
+  const method = req.method ?? 'GET';
+
+  if (method === 'POST' && pathname === '/v1/chat/completions') {
+    return handleChatCompletions(engine, engine.open(req, res, 'openai', pathname, query));
+  }
+  if (pathname.startsWith('/_sim/') || pathname === '/metrics') {
+    if (await handleControl(engine, req, res, pathname, query)) return;
+  }
+  if (method === 'POST' && pathname === '/v1/embeddings') {
+    return handleEmbeddings(engine, engine.open(req, res, 'openai', pathname, query));
+  }
+  if (method === 'GET' && (pathname === '/v1/models' || pathname.startsWith('/v1/models/'))) {
+    const id =
+      pathname === '/v1/models' ? undefined : decodeURIComponent(pathname.slice('/v1/models/'.length));
+    return handleOpenAIModels(engine, engine.open(req, res, 'openai', pathname, query), id);
+  }
+  const exchange = engine.open(req, res, 'openai', pathname, query);
+  req.resume();
+  engine.sendError(exchange, openAIFormat, {
+    status: 404,
+    message: `Invalid URL (${method} ${pathname})`,
+    code: 'unknown_url',
+  });
+}
