@@ -50,6 +50,8 @@ export interface Generation {
   pieces: string[];
   toolCalls: GeneratedToolCall[];
   finish: 'stop' | 'length' | 'tool_calls' | 'content_filter';
+  /** The stop sequence that ended the text, when one did. */
+  stopSequence?: string;
   completionTokens: number;
 }
 
@@ -106,14 +108,18 @@ function truncateToTokens(pieces: string[], maxTokens: number): { pieces: string
   return { pieces: kept, truncated: false };
 }
 
-function applyStop(text: string, stop: string[]): { text: string; stopped: boolean } {
+function applyStop(text: string, stop: string[]): { text: string; stopped: string | undefined } {
   let cut = -1;
+  let matched: string | undefined;
   for (const s of stop) {
     if (s.length === 0) continue;
     const at = text.indexOf(s);
-    if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+    if (at >= 0 && (cut < 0 || at < cut)) {
+      cut = at;
+      matched = s;
+    }
   }
-  return cut < 0 ? { text, stopped: false } : { text: text.slice(0, cut), stopped: true };
+  return cut < 0 ? { text, stopped: undefined } : { text: text.slice(0, cut), stopped: matched };
 }
 
 /** The id prefix and length each provider uses for tool calls. */
@@ -182,15 +188,25 @@ function textGeneration(
     if (truncated.truncated) finish = 'length';
   }
   let text = kept.join('');
+  let stopSequence: string | undefined;
   if (request.stop.length > 0) {
     const stopped = applyStop(text, request.stop);
-    if (stopped.stopped) {
+    if (stopped.stopped !== undefined) {
       text = stopped.text;
       kept = splitPieces(text);
       finish = 'stop';
+      stopSequence = stopped.stopped;
     }
   }
-  return { text, pieces: kept, toolCalls: [], finish, completionTokens: countTokens(text) };
+  const generation: Generation = {
+    text,
+    pieces: kept,
+    toolCalls: [],
+    finish,
+    completionTokens: countTokens(text),
+  };
+  if (stopSequence !== undefined) generation.stopSequence = stopSequence;
+  return generation;
 }
 
 function toolGeneration(calls: GeneratedToolCall[]): Generation {
@@ -248,6 +264,6 @@ function generateOne(
   const capped = request.maxTokens !== undefined && length > request.maxTokens;
   const pieces = loremPieces(random, capped ? request.maxTokens! : length);
   const generation = textGeneration(pieces, request);
-  if (capped && generation.finish === 'stop' && request.stop.length === 0) generation.finish = 'length';
+  if (capped && generation.stopSequence === undefined) generation.finish = 'length';
   return generation;
 }

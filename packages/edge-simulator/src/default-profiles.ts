@@ -59,9 +59,13 @@ export const DEFAULT_MODELS: Readonly<Record<SimulatorProvider, readonly string[
     'text-embedding-ada-002',
   ],
   anthropic: [
+    'claude-opus-4-6',
+    'claude-opus-4-5',
     'claude-sonnet-4-6',
     'claude-sonnet-4-5',
+    'claude-sonnet-4-5-20250929',
     'claude-haiku-4-5',
+    'claude-haiku-4-5-20251001',
     'claude-3-5-sonnet-latest',
     'claude-3-5-haiku-latest',
   ],

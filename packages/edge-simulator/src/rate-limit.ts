@@ -3,6 +3,8 @@ import type { RateLimits } from './scenario';
 /** What a rate-limit check found, for the providers' rate-limit headers. */
 export interface RateLimitState {
   allowed: boolean;
+  /** Clock reading (epoch ms) the state was computed at, for absolute reset times. */
+  now: number;
   /** Which limit refused the request. */
   exceeded?: 'requests' | 'tokens';
   limitRequests?: number;
@@ -40,7 +42,7 @@ export class RateLimiter {
 
   /** Checks and, when allowed, consumes one request and `tokens` tokens from `key`'s buckets. */
   take(key: string, limits: RateLimits, tokens: number, now: number): RateLimitState {
-    const state: RateLimitState = { allowed: true };
+    const state: RateLimitState = { allowed: true, now };
     let requestBucket: Bucket | undefined;
     let tokenBucket: Bucket | undefined;
     const rpm = limits.requestsPerMinute;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { handleAnthropicModels, handleCountTokens, handleMessages } from './anthropic';
 import { handleControl } from './control';
 import type { Engine } from './engine';
 import { handleChatCompletions, handleEmbeddings, handleOpenAIModels, openAIFormat } from './openai';
@@ -38,12 +39,22 @@ async function route(engine: Engine, req: IncomingMessage, res: ServerResponse):
   if (pathname.startsWith('/_sim/') || pathname === '/metrics') {
     if (await handleControl(engine, req, res, pathname, query)) return;
   }
+  if (method === 'POST' && pathname === '/v1/messages') {
+    return handleMessages(engine, engine.open(req, res, 'anthropic', pathname, query));
+  }
+  if (method === 'POST' && pathname === '/v1/messages/count_tokens') {
+    return handleCountTokens(engine, engine.open(req, res, 'anthropic', pathname, query));
+  }
   if (method === 'POST' && pathname === '/v1/embeddings') {
     return handleEmbeddings(engine, engine.open(req, res, 'openai', pathname, query));
   }
   if (method === 'GET' && (pathname === '/v1/models' || pathname.startsWith('/v1/models/'))) {
     const id =
       pathname === '/v1/models' ? undefined : decodeURIComponent(pathname.slice('/v1/models/'.length));
+    // Both APIs serve /v1/models; Anthropic clients always send anthropic-version or x-api-key.
+    if (req.headers['anthropic-version'] !== undefined || req.headers['x-api-key'] !== undefined) {
+      return handleAnthropicModels(engine, engine.open(req, res, 'anthropic', pathname, query), id);
+    }
     return handleOpenAIModels(engine, engine.open(req, res, 'openai', pathname, query), id);
   }
   const exchange = engine.open(req, res, 'openai', pathname, query);
