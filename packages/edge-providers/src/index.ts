@@ -1,3 +1,5 @@
+export type { AnthropicProviderOptions } from './anthropic-provider';
+export { createAnthropicProvider } from './anthropic-provider';
 export type {
   AssistantMessage,
   ChatChunk,
@@ -67,3 +69,4 @@ export type {
   ProviderTimeouts,
 } from './provider';
 export { DEFAULT_PROVIDER_TIMEOUTS } from './provider';
+export type { OpenAICompatibleQuirks } from './to-openai-request';

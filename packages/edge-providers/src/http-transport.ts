@@ -1,0 +1,333 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { Agent, type Dispatcher } from 'undici';
+import { ProviderError } from './errors';
+import type { ProviderTimeouts } from './provider';
+
+/** Maps a non-2xx upstream answer to the provider's ProviderError. */
+export type ErrorResponseMapper = (response: {
+  status: number;
+  headers: Record<string, string>;
+  bodyText: string;
+}) => ProviderError;
+
+/** One upstream HTTP call. */
+export interface TransportRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: unknown;
+  signal?: AbortSignal | undefined;
+}
+
+/** An upstream response whose status was 2xx. */
+export interface TransportResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The body chunks, under the first-byte and idle timeouts; ends the call when done or abandoned. */
+  chunks(): AsyncGenerator<Uint8Array, void, undefined>;
+  /** Reads the whole body as text. */
+  text(): Promise<string>;
+  /** Closes the upstream connection if the body was not read to its end. */
+  close(): void;
+}
+
+/** Settings of {@link HttpTransport}. */
+export interface HttpTransportOptions {
+  provider: string;
+  timeouts: ProviderTimeouts;
+  dispatcher?: Dispatcher | undefined;
+  mapErrorResponse: ErrorResponseMapper;
+}
+
+const MAX_ERROR_BODY_CHARS = 64 * 1024;
+
+function headerRecord(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  const code = (error as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Sends JSON requests through undici with connect / first-byte / idle timeouts and caller
+ * cancellation, turning every transport failure into a ProviderError.
+ */
+export class HttpTransport {
+  readonly #provider: string;
+  readonly #timeouts: ProviderTimeouts;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #mapErrorResponse: ErrorResponseMapper;
+
+  constructor(options: HttpTransportOptions) {
+    this.#provider = options.provider;
+    this.#timeouts = options.timeouts;
+    this.#mapErrorResponse = options.mapErrorResponse;
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    // An Agent keeps one keep-alive connection pool per origin.
+    this.#dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connect: { timeout: options.timeouts.connectMs },
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 300_000,
+      });
+  }
+
+  /** Closes the owned connection pools (a dispatcher passed in is left to its owner). */
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  /** Sends the request; resolves on a 2xx answer, rejects with a ProviderError otherwise. */
+  async send(request: TransportRequest): Promise<TransportResponse> {
+    const provider = this.#provider;
+    const timeouts = this.#timeouts;
+    const caller = request.signal;
+    if (caller?.aborted) throw abortedError(provider, caller.reason);
+
+    const controller = new AbortController();
+    const onCallerAbort = () => controller.abort(abortedError(provider, caller?.reason));
+    caller?.addEventListener('abort', onCallerAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number, phase: 'first_byte' | 'idle') => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(timeoutError(provider, phase, ms)), ms);
+    };
+    const finish = () => {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCallerAbort);
+    };
+    const translate = (error: unknown): ProviderError => {
+      const reason: unknown = controller.signal.reason;
+      if (controller.signal.aborted && ProviderError.isInstance(reason)) return reason;
+      return transportError(provider, error);
+    };
+
+    const url = new URL(request.url);
+    const headers: Record<string, string> = { ...request.headers };
+    let body: string | undefined;
+    if (request.body !== undefined) {
+      body = JSON.stringify(request.body);
+      headers['content-type'] ??= 'application/json';
+    }
+
+    arm(timeouts.firstByteMs, 'first_byte');
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.#dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: request.method,
+        headers,
+        body,
+        signal: controller.signal,
+        // Timeouts are enforced here so each maps to a named phase.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+    } catch (error) {
+      finish();
+      throw translate(error);
+    }
+
+    const responseHeaders = headerRecord(response.headers);
+    const upstream = response.body;
+    let firstChunk = true;
+    let ended = false;
+
+    async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
+      const iterator = upstream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+      try {
+        while (true) {
+          if (!firstChunk) arm(timeouts.idleMs, 'idle');
+          let step: IteratorResult<Uint8Array>;
+          try {
+            step = await iterator.next();
+          } catch (error) {
+            throw translate(error);
+          }
+          if (step.done) {
+            ended = true;
+            return;
+          }
+          firstChunk = false;
+          clearTimeout(timer);
+          yield step.value;
+        }
+      } finally {
+        finish();
+        if (!ended) upstream.destroy();
+      }
+    }
+
+    const text = async (): Promise<string> => {
+      const decoder = new TextDecoder();
+      let out = '';
+      for await (const chunk of chunks()) out += decoder.decode(chunk, { stream: true });
+      return out + decoder.decode();
+    };
+
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      let bodyText = '';
+      try {
+        bodyText = (await text()).slice(0, MAX_ERROR_BODY_CHARS);
+      } catch (error) {
+        if (ProviderError.isInstance(error) && error.kind === 'aborted') throw error;
+      }
+      throw this.#mapErrorResponse({ status: response.statusCode, headers: responseHeaders, bodyText });
+    }
+
+    return {
+      status: response.statusCode,
+      headers: responseHeaders,
+      chunks,
+      text,
+      close: () => {
+        finish();
+        if (!ended) upstream.destroy();
+      },
+    };
+  }
+
+  /** Sends the request and parses a 2xx JSON answer. */
+  async json(request: TransportRequest): Promise<{ body: unknown; headers: Record<string, string> }> {
+    const response = await this.send(request);
+    const text = await response.text();
+    try {
+      return { body: JSON.parse(text), headers: response.headers };
+    } catch (error) {
+      throw new ProviderError({
+        provider: this.#provider,
+        kind: 'server',
+        status: response.status,
+        message: `${this.#provider} answered ${response.status} with a body that is not JSON`,
+        body: text.slice(0, 2048),
+        cause: error,
+      });
+    }
+  }
+}
+
+/** Parses a byte stream as server-sent events. */
+export async function* readServerSentEvents(
+  chunks: AsyncIterable<Uint8Array>,
+): AsyncGenerator<EventSourceMessage, void, undefined> {
+  const queue: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => queue.push(event) });
+  const decoder = new TextDecoder();
+  for await (const chunk of chunks) {
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    while (queue.length > 0) yield queue.shift()!;
+  }
+  parser.feed(decoder.decode());
+  // A last event without its blank-line terminator still counts (some servers omit it at the end).
+  parser.reset({ consume: true });
+  while (queue.length > 0) yield queue.shift()!;
+}
+
+/** A ProviderError of kind 'aborted' for a caller's abort. */
+export function abortedError(provider: string, reason: unknown): ProviderError {
+  return new ProviderError({
+    provider,
+    kind: 'aborted',
+    retryable: false,
+    message: `${provider} request aborted by the caller`,
+    cause: reason,
+  });
+}
+
+function timeoutError(
+  provider: string,
+  phase: 'connect' | 'first_byte' | 'idle',
+  ms?: number,
+): ProviderError {
+  const what =
+    phase === 'connect'
+      ? 'connecting'
+      : phase === 'first_byte'
+        ? 'waiting for the first byte'
+        : 'waiting for the next chunk';
+  return new ProviderError({
+    provider,
+    kind: 'timeout',
+    providerType: `timeout:${phase}`,
+    message: `${provider} timed out ${what}${ms === undefined ? '' : ` after ${ms} ms`}`,
+  });
+}
+
+/** Maps an undici / socket failure to kind 'timeout' or 'network'. */
+export function transportError(provider: string, error: unknown): ProviderError {
+  if (ProviderError.isInstance(error)) return error;
+  const code = errorCode(error);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    const err = timeoutError(provider, 'connect');
+    return new ProviderError({
+      provider,
+      kind: 'timeout',
+      message: err.message,
+      providerType: 'timeout:connect',
+      cause: error,
+    });
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    const phase = code === 'UND_ERR_HEADERS_TIMEOUT' ? 'first_byte' : 'idle';
+    return new ProviderError({
+      provider,
+      kind: 'timeout',
+      message: timeoutError(provider, phase).message,
+      providerType: `timeout:${phase}`,
+      cause: error,
+    });
+  }
+  return new ProviderError({
+    provider,
+    kind: 'network',
+    ...(code === undefined ? {} : { providerType: code }),
+    message: `${provider} network error${code === undefined ? '' : ` (${code})`}`,
+    cause: error,
+  });
+}
+
+/**
+ * Reads `retry-after-ms` (milliseconds) or `retry-after` (seconds or an HTTP date) into milliseconds.
+ */
+export function retryAfterMsFromHeaders(
+  headers: Record<string, string>,
+  now: () => number,
+): number | undefined {
+  const ms = headers['retry-after-ms'];
+  if (ms !== undefined && ms.trim() !== '') {
+    const value = Number(ms);
+    if (Number.isFinite(value) && value >= 0) return Math.round(value);
+  }
+  const after = headers['retry-after'];
+  if (after === undefined || after.trim() === '') return undefined;
+  const seconds = Number(after);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+  const date = Date.parse(after);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now());
+}
+
+/** Parses a JSON text, or returns undefined. */
+export function tryParseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Narrows to a plain object record. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
