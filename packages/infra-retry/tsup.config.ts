@@ -1,11 +1,11 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-const shared = {
+const shared: Options = {
   entry: ['src/index.ts'],
   dts: true,
   sourcemap: true,
   target: 'node22',
-} as const;
+};
 
 export default defineConfig([
   // No `clean`: the two builds run concurrently into dist/ and would delete each other's files;

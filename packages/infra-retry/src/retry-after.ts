@@ -1,6 +1,8 @@
 import { causeChain, readHeader, readHeaders } from './error-shape';
 
 const DELTA_SECONDS = /^\d+(?:\.\d+)?$/;
+/** Every HTTP-date form (IMF-fixdate, RFC 850, asctime) names the month; bare numbers are not dates. */
+const HAS_MONTH_NAME = /(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/i;
 
 /**
  * Milliseconds to wait according to a `Retry-After` header value: delta-seconds (`"120"`) or an
@@ -16,6 +18,7 @@ export function parseRetryAfter(value: string, nowMs: number = Date.now()): numb
   const trimmed = value.trim();
   if (trimmed === '') return undefined;
   if (DELTA_SECONDS.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (!HAS_MONTH_NAME.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);
