@@ -39,6 +39,7 @@ export const anthropicFormat: WireFormat = {
       'anthropic-organization-id': '00000000-0000-4000-8000-00000000511a',
     };
   },
+  retryAfterHeader: true,
   rateLimitHeaders(state: RateLimitState) {
     const headers: Record<string, string> = {};
     const at = (ms: number | undefined) =>

@@ -37,6 +37,8 @@ export interface WireFormat {
   baseHeaders(requestId: string): Record<string, string>;
   /** The surface's rate-limit headers (may be empty). */
   rateLimitHeaders(state: RateLimitState): Record<string, string>;
+  /** Whether errors carry a `Retry-After` header (Gemini puts the hint in the body instead). */
+  readonly retryAfterHeader: boolean;
 }
 
 /** One frame of a streamed reply: text to write, and when it is due. */
@@ -301,7 +303,7 @@ export class Engine {
     outcome = 'rejected',
   ): void {
     const extra: Record<string, string> = { ...headers };
-    if (error.retryAfterSeconds !== undefined)
+    if (error.retryAfterSeconds !== undefined && format.retryAfterHeader)
       extra['retry-after'] = String(Math.ceil(error.retryAfterSeconds));
     this.sendJson(
       exchange,

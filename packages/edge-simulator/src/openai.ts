@@ -32,6 +32,7 @@ export const openAIFormat: WireFormat = {
       'openai-organization': 'llm-edge-sim',
     };
   },
+  retryAfterHeader: true,
   rateLimitHeaders(state: RateLimitState) {
     const headers: Record<string, string> = {};
     if (state.limitRequests !== undefined) {

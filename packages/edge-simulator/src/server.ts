@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleAnthropicModels, handleCountTokens, handleMessages } from './anthropic';
 import { handleControl } from './control';
 import type { Engine } from './engine';
+import { geminiNotFound, isGeminiRequest, routeGemini } from './gemini';
 import { handleChatCompletions, handleEmbeddings, handleOpenAIModels, openAIFormat } from './openai';
 
 /**
@@ -48,6 +49,7 @@ async function route(engine: Engine, req: IncomingMessage, res: ServerResponse):
   if (method === 'POST' && pathname === '/v1/embeddings') {
     return handleEmbeddings(engine, engine.open(req, res, 'openai', pathname, query));
   }
+  if (isGeminiRequest(req, pathname, query) && (await routeGemini(engine, req, res, pathname, query))) return;
   if (method === 'GET' && (pathname === '/v1/models' || pathname.startsWith('/v1/models/'))) {
     const id =
       pathname === '/v1/models' ? undefined : decodeURIComponent(pathname.slice('/v1/models/'.length));
@@ -56,6 +58,13 @@ async function route(engine: Engine, req: IncomingMessage, res: ServerResponse):
       return handleAnthropicModels(engine, engine.open(req, res, 'anthropic', pathname, query), id);
     }
     return handleOpenAIModels(engine, engine.open(req, res, 'openai', pathname, query), id);
+  }
+  if (pathname.startsWith('/v1beta/')) {
+    if (await routeGemini(engine, req, res, pathname, query)) return;
+    const exchange = engine.open(req, res, 'gemini', pathname, query);
+    req.resume();
+    geminiNotFound(engine, exchange, method, pathname);
+    return;
   }
   const exchange = engine.open(req, res, 'openai', pathname, query);
   req.resume();
