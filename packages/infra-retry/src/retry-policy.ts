@@ -39,7 +39,11 @@ export interface RetryEvent {
   readonly source: 'backoff' | 'retry-after';
 }
 
-/** Why an `execute` call stopped retrying and rejected. */
+/**
+ * Why an `execute` call rejected: `retries-exhausted` when the last permitted attempt failed,
+ * `not-retryable` when `retryIf` declined earlier, `budget-exhausted` when the budget refused a
+ * retry, `aborted` when the caller's signal aborted.
+ */
 export type GiveUpReason = 'not-retryable' | 'retries-exhausted' | 'budget-exhausted' | 'aborted';
 
 /** Passed to `onGiveUp` when an `execute` call rejects. */
