@@ -1,0 +1,243 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, errors as undiciErrors } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChatChunk } from './chat-schemas';
+import { ProviderError } from './errors';
+import { createOpenAIProvider } from './openai-provider';
+import { parseChatRequest } from './parse-request';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+interface TestServer {
+  url: string;
+  connections: number;
+  /** Resolves when the server sees the client close a request's connection. */
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+const servers: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function serve(handler: Handler): Promise<TestServer> {
+  let markClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
+  const server: Server = createServer((req, res) => {
+    res.on('close', () => {
+      if (!res.writableFinished) markClosed();
+    });
+    // Reading the body lets Node keep the connection alive after the answer.
+    req.resume();
+    handler(req, res);
+  });
+  const state = { connections: 0 };
+  server.on('connection', () => state.connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const test: TestServer = {
+    url: `http://127.0.0.1:${port}`,
+    get connections() {
+      return state.connections;
+    },
+    closed,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  servers.push(test);
+  return test;
+}
+
+const request = parseChatRequest({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+const chunkLine = (content: string, finish: string | null = null) =>
+  `data: ${JSON.stringify({
+    id: 'c1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+  })}\n\n`;
+const completion = {
+  id: 'c1',
+  object: 'chat.completion',
+  created: 1,
+  model: 'gpt-4o-mini',
+  choices: [
+    { index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop', logprobs: null },
+  ],
+};
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (e) {
+    if (ProviderError.isInstance(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a ProviderError');
+}
+
+async function drain(stream: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
+  const out: ChatChunk[] = [];
+  for await (const chunk of stream) out.push(chunk);
+  return out;
+}
+
+const provider = (url: string, timeouts: Record<string, number> = {}) =>
+  createOpenAIProvider({ apiKey: 'sk-test', baseURL: `${url}/v1`, timeouts });
+
+describe('HTTP transport', () => {
+  it('times out waiting for response headers (first byte)', async () => {
+    const server = await serve(() => {});
+    const error = await failure(provider(server.url, { firstByteMs: 50 }).chat(request));
+    expect({ kind: error.kind, type: error.providerType, retryable: error.retryable }).toEqual({
+      kind: 'timeout',
+      type: 'timeout:first_byte',
+      retryable: true,
+    });
+    await server.closed;
+  });
+
+  it('times out when a stream sends headers but no first chunk', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+    });
+    const stream = await provider(server.url, { firstByteMs: 50 }).chatStream(request);
+    const error = await failure(drain(stream));
+    expect(error.providerType).toBe('timeout:first_byte');
+    await server.closed;
+  });
+
+  it('times out when a started stream goes idle', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunkLine('Hel'));
+    });
+    const stream = await provider(server.url, { idleMs: 50 }).chatStream(request);
+    const seen: string[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const chunk of stream) seen.push(chunk.choices[0]?.delta.content ?? '');
+      })(),
+    );
+    expect(seen).toEqual(['Hel']);
+    expect({ kind: error.kind, type: error.providerType }).toEqual({ kind: 'timeout', type: 'timeout:idle' });
+    await server.closed;
+  });
+
+  it('maps a connect timeout to kind timeout', async () => {
+    const dispatcher = new Agent({
+      connect: (_options, callback) => callback(new undiciErrors.ConnectTimeoutError(), null),
+    });
+    const p = createOpenAIProvider({ apiKey: 'k', baseURL: 'http://127.0.0.1:9/v1', dispatcher });
+    const error = await failure(p.chat(request));
+    expect({ kind: error.kind, type: error.providerType }).toEqual({
+      kind: 'timeout',
+      type: 'timeout:connect',
+    });
+    await dispatcher.close();
+  });
+
+  it('maps a refused connection to kind network', async () => {
+    const server = await serve(() => {});
+    const url = server.url;
+    await server.close();
+    const error = await failure(provider(url).chat(request));
+    expect({ kind: error.kind, retryable: error.retryable }).toEqual({ kind: 'network', retryable: true });
+  });
+
+  it('aborts before the answer: rejects with aborted and closes the upstream connection', async () => {
+    const server = await serve(() => {});
+    const controller = new AbortController();
+    const pending = provider(server.url).chat(request, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    const error = await failure(pending);
+    expect({ kind: error.kind, retryable: error.retryable }).toEqual({ kind: 'aborted', retryable: false });
+    await server.closed;
+  });
+
+  it('rejects at once for an already-aborted signal', async () => {
+    const server = await serve(() => {});
+    const error = await failure(provider(server.url).chat(request, { signal: AbortSignal.abort() }));
+    expect(error.kind).toBe('aborted');
+    expect(server.connections).toBe(0);
+  });
+
+  it('aborts mid-stream: the iterator throws aborted and the upstream connection closes', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunkLine('Hel'));
+    });
+    const controller = new AbortController();
+    const stream = await provider(server.url).chatStream(request, { signal: controller.signal });
+    const error = await failure(
+      (async () => {
+        for await (const _chunk of stream) controller.abort();
+      })(),
+    );
+    expect(error.kind).toBe('aborted');
+    await server.closed;
+  });
+
+  it('closes the upstream connection when the consumer stops reading', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunkLine('Hel'));
+      res.write(chunkLine('lo'));
+    });
+    const stream = await provider(server.url).chatStream(request);
+    for await (const _chunk of stream) break;
+    await server.closed;
+  });
+
+  it('reuses one keep-alive connection for sequential calls', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(completion));
+    });
+    const p = provider(server.url);
+    for (let i = 0; i < 3; i++) {
+      expect((await p.chat(request)).choices[0]?.message.content).toBe('ok');
+      // undici hands the socket back to the pool a tick after the body ends.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(server.connections).toBe(1);
+    await p.close();
+  });
+
+  it('reports a stream cut before its end as a network error', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(chunkLine('Hel'));
+    });
+    const error = await failure(drain(await provider(server.url).chatStream(request)));
+    expect(error.kind).toBe('network');
+  });
+
+  it('sends per-call headers and rejects a non-2xx answer before the stream starts', async () => {
+    let seen: IncomingMessage['headers'] = {};
+    const server = await serve((req, res) => {
+      seen = req.headers;
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+      res.end(JSON.stringify({ error: { message: 'busy', type: 'server_error', param: null, code: null } }));
+    });
+    const error = await failure(
+      provider(server.url).chatStream(request, { headers: { traceparent: '00-abc-def-01' } }),
+    );
+    expect({ kind: error.kind, status: error.status, retryAfterMs: error.retryAfterMs }).toEqual({
+      kind: 'overloaded',
+      status: 503,
+      retryAfterMs: 1000,
+    });
+    expect(seen['traceparent']).toBe('00-abc-def-01');
+    expect(seen['authorization']).toBe('Bearer sk-test');
+  });
+});
