@@ -1,0 +1,2 @@
+export type { CacheTestSuiteOptions, CacheTestSuiteRunner } from './cache-test-suite';
+export { cacheTestSuite } from './cache-test-suite';
