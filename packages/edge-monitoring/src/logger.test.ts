@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidMonitoringOptionError } from './errors';
+import { createLogger, type LoggerOptions, logRequest, serializeError } from './logger';
+import { scrubSecrets } from './redaction';
+
+function capture(options: LoggerOptions = {}) {
+  const lines: string[] = [];
+  const logger = createLogger({ ...options, destination: { write: (line: string) => lines.push(line) } });
+  const parsed = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { logger, lines, parsed };
+}
+
+const OPENAI_KEY = 'sk-proj-abcdefghijklmnopqrstuvwxyz0123456789';
+const GOOGLE_KEY = 'AIzaSyA1234567890abcdefghijklmnopqrstuv';
+
+describe('createLogger', () => {
+  it('redacts credential headers and fields at any depth up to three levels', () => {
+    const { logger, lines } = capture();
+    logger.info(
+      {
+        headers: {
+          authorization: `Bearer ${OPENAI_KEY}`,
+          'x-api-key': 'anthropic-secret',
+          'content-type': 'application/json',
+        },
+        upstream: { request: { headers: { 'x-goog-api-key': GOOGLE_KEY, 'api-key': 'azure-secret' } } },
+        provider: { apiKey: OPENAI_KEY },
+      },
+      'call',
+    );
+    const text = lines.join('');
+    expect(text).not.toContain(OPENAI_KEY);
+    expect(text).not.toContain(GOOGLE_KEY);
+    expect(text).not.toContain('anthropic-secret');
+    expect(text).not.toContain('azure-secret');
+    expect(text).toContain('application/json');
+    expect(text).toContain('[REDACTED]');
+  });
+
+  it('redacts at any depth, inside arrays and in child bindings, without touching the logged object', () => {
+    const { logger, lines } = capture();
+    const deep = { a: { b: { c: { d: { e: { apiKey: OPENAI_KEY, model: 'kept-model' } } } } } };
+    logger.info({ deep, list: [{ messages: ['prompt in array'] }] }, 'x');
+    logger.child({ token: 'child-token-value', keyName: 'team-a' }).info('child line');
+    const text = lines.join('');
+    expect(text).not.toContain(OPENAI_KEY);
+    expect(text).not.toContain('prompt in array');
+    expect(text).not.toContain('child-token-value');
+    expect(text).toContain('kept-model');
+    expect(text).toContain('team-a');
+    expect(deep.a.b.c.d.e.apiKey).toBe(OPENAI_KEY);
+  });
+
+  it('redacts prompts and completions by default and keeps them when asked', () => {
+    const body = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'my card is 4111 1111 1111 1111' }],
+      system: 'system prompt text',
+    };
+    const redacted = capture();
+    redacted.logger.info(
+      { request: body, response: { choices: [{ message: { content: 'answer text' } }] } },
+      'x',
+    );
+    const text = redacted.lines.join('');
+    expect(text).not.toContain('4111');
+    expect(text).not.toContain('system prompt text');
+    expect(text).not.toContain('answer text');
+    expect(text).toContain('gpt-4o-mini');
+
+    const open = capture({ redactPrompts: false });
+    open.logger.info({ request: body }, 'x');
+    expect(open.lines.join('')).toContain('4111');
+  });
+
+  it('serializes requests without bodies and with secret headers masked', () => {
+    const { logger, parsed } = capture({ redactPrompts: false });
+    logger.info({
+      req: {
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: { Authorization: `Bearer ${OPENAI_KEY}`, 'user-agent': 'curl' },
+        body: { messages: ['secret prompt'] },
+      },
+    });
+    const [line] = parsed();
+    expect(line!['req']).toEqual({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { Authorization: '[REDACTED]', 'user-agent': 'curl' },
+    });
+  });
+
+  it('serializes errors without bodies, headers or keys in the message', () => {
+    const error = Object.assign(new Error(`Incorrect API key provided: ${OPENAI_KEY}`), {
+      code: 'LLM_EDGE_PROVIDER_ERROR',
+      status: 401,
+      kind: 'auth',
+      body: { messages: ['prompt'] },
+      headers: { authorization: 'Bearer x' },
+      cause: new Error(`upstream said Bearer ${OPENAI_KEY}`),
+    });
+    const { logger, lines, parsed } = capture({ redactPrompts: false });
+    logger.error({ err: error }, 'failed');
+    expect(lines.join('')).not.toContain(OPENAI_KEY);
+    const err = parsed()[0]!['err'] as Record<string, unknown>;
+    expect(err['code']).toBe('LLM_EDGE_PROVIDER_ERROR');
+    expect(err['status']).toBe(401);
+    expect(err['kind']).toBe('auth');
+    expect(err['body']).toBeUndefined();
+    expect(err['headers']).toBeUndefined();
+    expect((err['cause'] as Record<string, unknown>)['message']).toBe('upstream said Bearer [REDACTED]');
+  });
+
+  it('validates options naming the bad field', () => {
+    expect(() => createLogger({ level: 'loud' as never })).toThrowError(InvalidMonitoringOptionError);
+    expect(() => createLogger({ level: 'loud' as never })).toThrowError(/"level"/);
+    expect(() => createLogger({ secretPatterns: [/abc/] })).toThrowError(/"secretPatterns"/);
+  });
+
+  it('scrubs extra secret patterns supplied by the application', () => {
+    const { logger, lines } = capture({ secretPatterns: [/\bedge_[a-z0-9]{12}\b/g] });
+    logger.error({ err: new Error('bad key edge_abcdef123456') }, 'x');
+    expect(lines.join('')).not.toContain('edge_abcdef123456');
+  });
+});
+
+describe('logRequest', () => {
+  it('writes exactly one line with the request fields, at a level by status', () => {
+    const { logger, parsed } = capture();
+    logRequest(logger, {
+      requestId: 'req_1',
+      route: 'chat.completions',
+      status: 200,
+      latencyMs: 812.123456,
+      ttftMs: 95.5,
+      overheadMs: 0.21,
+      keyName: 'team-a',
+      target: 'openai-mini',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      inputTokens: 9,
+      outputTokens: 2,
+      cachedInputTokens: 0,
+      costUsd: 0.0000025,
+      cache: 'MISS',
+      stream: true,
+    });
+    logRequest(logger, {
+      requestId: 'req_2',
+      route: 'chat.completions',
+      status: 429,
+      latencyMs: 1,
+      errorCode: 'RATE',
+    });
+    logRequest(logger, {
+      requestId: 'req_3',
+      route: 'chat.completions',
+      status: 502,
+      latencyMs: 1,
+      error: new Error('boom'),
+    });
+    const lines = parsed();
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      reqId: 'req_1',
+      route: 'chat.completions',
+      status: 200,
+      latencyMs: 812.123,
+      ttftMs: 95.5,
+      keyName: 'team-a',
+      target: 'openai-mini',
+      inputTokens: 9,
+      outputTokens: 2,
+      costUsd: 0.0000025,
+      cache: 'MISS',
+      msg: 'request completed',
+    });
+    expect(lines[1]).toMatchObject({ level: 40, errorCode: 'RATE' });
+    expect(lines[2]).toMatchObject({ level: 50, err: { type: 'Error', message: 'boom' } });
+  });
+
+  it('reports a failing logger instead of throwing', () => {
+    const failures: unknown[] = [];
+    const logger = createLogger({
+      destination: {
+        write: () => {
+          throw new Error('destination closed');
+        },
+      },
+    });
+    expect(() =>
+      logRequest(
+        logger,
+        { requestId: 'r', route: 'x', status: 200, latencyMs: 1 },
+        { onFailure: (e) => failures.push(e) },
+      ),
+    ).not.toThrow();
+    expect(failures).toHaveLength(1);
+  });
+});
+
+describe('scrubSecrets and serializeError', () => {
+  it('removes provider keys and bearer tokens from text', () => {
+    expect(scrubSecrets(`key ${OPENAI_KEY} and ${GOOGLE_KEY}`)).toBe('key [REDACTED] and [REDACTED]');
+    expect(scrubSecrets('Authorization: Bearer abcdefghijkl.mnop')).toBe('Authorization: Bearer [REDACTED]');
+    expect(scrubSecrets('sk-ant-api03-ABCDEFGHIJKLMNOPQRSTUV')).toBe('[REDACTED]');
+  });
+
+  it('handles non-error values', () => {
+    expect(serializeError('plain')).toEqual({ type: 'string', message: 'plain' });
+    expect(serializeError(null)).toEqual({ type: 'object', message: 'null' });
+  });
+});

@@ -1,0 +1,311 @@
+import {
+  type DestinationStream,
+  type Level,
+  type Logger,
+  type LoggerOptions as PinoOptions,
+  pino,
+} from 'pino';
+import { InvalidMonitoringOptionError } from './errors';
+import {
+  censorKeys,
+  PROMPT_KEYS,
+  REDACTED,
+  redactionPaths,
+  SECRET_KEYS,
+  sanitizeHeaders,
+  scrubSecrets,
+} from './redaction';
+
+/** Log levels accepted by {@link createLogger}; `silent` turns logging off. */
+export type LogLevel = Level | 'silent';
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /**
+   * Minimum level written.
+   * @default 'info'
+   */
+  level?: LogLevel;
+  /**
+   * Value of the `name` field on every line.
+   * @default 'llm-edge'
+   */
+  name?: string;
+  /**
+   * Redact prompt and completion fields (`messages`, `prompt`, `input`, `system`, `contents`,
+   * `choices`, `content`, `body`, `rawBody`) wherever they appear in a line.
+   * Turn off only on a development machine.
+   * @default true
+   */
+  redactPrompts?: boolean;
+  /**
+   * Extra pino `redact` paths, added to the secret and prompt paths. Prefer exact paths:
+   * pino's wildcard paths cost tens of microseconds per line.
+   * @default []
+   */
+  redactPaths?: readonly string[];
+  /**
+   * Extra patterns scrubbed from error messages and stacks, e.g. the format of your own keys.
+   * @default []
+   */
+  secretPatterns?: readonly RegExp[];
+  /**
+   * Where lines go. A pino destination (e.g. `pino.destination(1)` or any `{ write(line) }` stream).
+   * @default standard output
+   */
+  destination?: DestinationStream;
+  /**
+   * Fields added to every line. `undefined` keeps pino's `pid` and `hostname`.
+   * @default undefined
+   */
+  base?: Record<string, unknown>;
+}
+
+/** Defaults of {@link LoggerOptions}. */
+export const DEFAULT_LOGGER_OPTIONS = Object.freeze({
+  level: 'info' as LogLevel,
+  name: 'llm-edge',
+  redactPrompts: true,
+  redactPaths: Object.freeze([]) as readonly string[],
+  secretPatterns: Object.freeze([]) as readonly RegExp[],
+});
+
+interface SerializedError {
+  type: string;
+  message: string;
+  code?: string;
+  status?: number;
+  kind?: string;
+  stack?: string;
+  cause?: SerializedError;
+}
+
+function numberField(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function stringField(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/**
+ * Reduces any thrown value to its name, code, status, kind, message and stack, secrets scrubbed.
+ * Never copies `body`, `headers`, `request` or other fields that may carry prompts or credentials.
+ */
+export function serializeError(
+  error: unknown,
+  secretPatterns: readonly RegExp[] = [],
+  depth = 0,
+): SerializedError {
+  if (typeof error !== 'object' || error === null) {
+    return { type: typeof error, message: scrubSecrets(String(error), secretPatterns) };
+  }
+  const record = error as Record<string, unknown>;
+  const out: SerializedError = {
+    type: stringField(record['name']) ?? stringField(error.constructor?.name) ?? 'Error',
+    message: scrubSecrets(typeof record['message'] === 'string' ? record['message'] : '', secretPatterns),
+  };
+  const code = stringField(record['code']);
+  if (code !== undefined) out.code = code;
+  const status = numberField(record['status']) ?? numberField(record['statusCode']);
+  if (status !== undefined) out.status = status;
+  const kind = stringField(record['kind']);
+  if (kind !== undefined) out.kind = kind;
+  if (typeof record['stack'] === 'string') out.stack = scrubSecrets(record['stack'], secretPatterns);
+  if (record['cause'] !== undefined && depth < 3)
+    out.cause = serializeError(record['cause'], secretPatterns, depth + 1);
+  return out;
+}
+
+interface RequestLike {
+  method?: string;
+  url?: string;
+  id?: unknown;
+  headers?: Record<string, string | string[] | number | undefined>;
+  ip?: string;
+  socket?: { remoteAddress?: string };
+}
+
+function serializeRequest(request: unknown): Record<string, unknown> {
+  if (typeof request !== 'object' || request === null) return {};
+  const req = request as RequestLike;
+  const out: Record<string, unknown> = { method: req.method, url: req.url };
+  if (req.id !== undefined) out['id'] = req.id;
+  const remote = req.ip ?? req.socket?.remoteAddress;
+  if (remote !== undefined) out['remoteAddress'] = remote;
+  if (req.headers !== undefined) out['headers'] = sanitizeHeaders(req.headers);
+  return out;
+}
+
+function serializeResponse(response: unknown): Record<string, unknown> {
+  if (typeof response !== 'object' || response === null) return {};
+  const res = response as { statusCode?: number };
+  return { statusCode: res.statusCode };
+}
+
+function validateLoggerOptions(
+  options: LoggerOptions,
+): Required<Omit<LoggerOptions, 'destination' | 'base'>> {
+  const level = options.level ?? DEFAULT_LOGGER_OPTIONS.level;
+  if (!LOG_LEVELS.includes(level)) {
+    throw new InvalidMonitoringOptionError(
+      'level',
+      `expected one of ${LOG_LEVELS.join(', ')}, got ${String(level)}`,
+    );
+  }
+  const name = options.name ?? DEFAULT_LOGGER_OPTIONS.name;
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InvalidMonitoringOptionError('name', 'expected a non-empty string');
+  }
+  const redactPaths = options.redactPaths ?? DEFAULT_LOGGER_OPTIONS.redactPaths;
+  if (
+    !Array.isArray(redactPaths) ||
+    redactPaths.some((path) => typeof path !== 'string' || path.length === 0)
+  ) {
+    throw new InvalidMonitoringOptionError('redactPaths', 'expected an array of non-empty strings');
+  }
+  const secretPatterns = options.secretPatterns ?? DEFAULT_LOGGER_OPTIONS.secretPatterns;
+  if (
+    !Array.isArray(secretPatterns) ||
+    secretPatterns.some((pattern) => !(pattern instanceof RegExp) || !pattern.global)
+  ) {
+    throw new InvalidMonitoringOptionError('secretPatterns', 'expected an array of RegExp with the g flag');
+  }
+  const redactPrompts = options.redactPrompts ?? DEFAULT_LOGGER_OPTIONS.redactPrompts;
+  if (typeof redactPrompts !== 'boolean') {
+    throw new InvalidMonitoringOptionError('redactPrompts', 'expected a boolean');
+  }
+  return { level, name, redactPaths, secretPatterns, redactPrompts };
+}
+
+/**
+ * Creates a pino logger that redacts credentials (authorization, x-api-key, x-goog-api-key,
+ * api-key, cookies, `apiKey` fields) and, by default, prompts and completions. Its `req`, `res`
+ * and `err` serializers never copy bodies.
+ *
+ * @example
+ * const logger = createLogger({ level: 'info' });
+ * logger.info({ headers: { authorization: 'Bearer sk-…' } }, 'hello'); // authorization → "[REDACTED]"
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const resolved = validateLoggerOptions(options);
+  const keys = resolved.redactPrompts ? [...SECRET_KEYS, ...PROMPT_KEYS] : [...SECRET_KEYS];
+  const keySet = new Set(keys);
+  const pinoOptions: PinoOptions = {
+    level: resolved.level,
+    name: resolved.name,
+    redact: { paths: [...redactionPaths(keys), ...resolved.redactPaths], censor: REDACTED },
+    formatters: {
+      log: (object) => censorKeys(object, keySet),
+      bindings: (bindings) => censorKeys(bindings, keySet),
+    },
+    serializers: {
+      err: (error: unknown) => serializeError(error, resolved.secretPatterns),
+      error: (error: unknown) => serializeError(error, resolved.secretPatterns),
+      req: serializeRequest,
+      res: serializeResponse,
+    },
+  };
+  if (options.base !== undefined) pinoOptions.base = options.base;
+  return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+}
+
+/** Cache outcome reported on a request line and in the `x-llm-edge-cache` header. */
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+
+/** Fields of the one line written per request by {@link logRequest}. */
+export interface RequestLogRecord {
+  /** Request id, as returned in `x-request-id`. */
+  requestId: string;
+  /** Route name or path, e.g. `POST /v1/chat/completions`. */
+  route: string;
+  /** HTTP status sent (499 when the client went away first). */
+  status: number;
+  /** Time from request received to response finished, in milliseconds. */
+  latencyMs: number;
+  /** Time to the first streamed token, in milliseconds. */
+  ttftMs?: number;
+  /** Gateway overhead (total minus upstream wait), in milliseconds. */
+  overheadMs?: number;
+  /** Name of the gateway key used (never the key itself). */
+  keyName?: string;
+  /** Client address. */
+  clientIp?: string;
+  /** Provider instance that served the request. */
+  provider?: string;
+  /** Model the client asked for. */
+  model?: string;
+  /** Target id that served the request. */
+  target?: string;
+  /** Whether the response was streamed. */
+  stream?: boolean;
+  /** Input tokens, including cached ones. */
+  inputTokens?: number;
+  /** Output tokens. */
+  outputTokens?: number;
+  /** Input tokens served from the provider's prompt cache. */
+  cachedInputTokens?: number;
+  /** Cost of the request in USD. */
+  costUsd?: number;
+  /** Gateway response cache outcome. */
+  cache?: CacheStatus;
+  /** Upstream attempts made (retries and failovers included). */
+  attempts?: number;
+  /** Stable code of the error that ended the request, if any. */
+  errorCode?: string;
+  /** The error itself; serialized without bodies or secrets. */
+  error?: unknown;
+}
+
+/**
+ * Writes the single line for one request: `info` below 400, `warn` for 4xx, `error` for 5xx.
+ * Never throws (a failing logger is reported to `onFailure`, e.g. a metrics counter); absent
+ * fields are left out.
+ *
+ * @example
+ * logRequest(logger, { requestId: 'req_1', route: 'POST /v1/chat/completions', status: 200, latencyMs: 812, target: 'openai-mini', cache: 'MISS' });
+ */
+export function logRequest(
+  logger: Logger,
+  record: RequestLogRecord,
+  options: { onFailure?: (error: unknown) => void } = {},
+): void {
+  try {
+    const line: Record<string, unknown> = {
+      reqId: record.requestId,
+      route: record.route,
+      status: record.status,
+      latencyMs: round(record.latencyMs),
+    };
+    if (record.ttftMs !== undefined) line['ttftMs'] = round(record.ttftMs);
+    if (record.overheadMs !== undefined) line['overheadMs'] = round(record.overheadMs);
+    if (record.keyName !== undefined) line['keyName'] = record.keyName;
+    if (record.clientIp !== undefined) line['clientIp'] = record.clientIp;
+    if (record.provider !== undefined) line['provider'] = record.provider;
+    if (record.model !== undefined) line['model'] = record.model;
+    if (record.target !== undefined) line['target'] = record.target;
+    if (record.stream !== undefined) line['stream'] = record.stream;
+    if (record.inputTokens !== undefined) line['inputTokens'] = record.inputTokens;
+    if (record.outputTokens !== undefined) line['outputTokens'] = record.outputTokens;
+    if (record.cachedInputTokens !== undefined) line['cachedInputTokens'] = record.cachedInputTokens;
+    if (record.costUsd !== undefined) line['costUsd'] = record.costUsd;
+    if (record.cache !== undefined) line['cache'] = record.cache;
+    if (record.attempts !== undefined) line['attempts'] = record.attempts;
+    if (record.errorCode !== undefined) line['errorCode'] = record.errorCode;
+    if (record.error !== undefined) line['err'] = record.error;
+    if (record.status >= 500) logger.error(line, 'request failed');
+    else if (record.status >= 400) logger.warn(line, 'request rejected');
+    else logger.info(line, 'request completed');
+  } catch (error) {
+    // A logger that throws (closed destination) must not fail the request it describes.
+    options.onFailure?.(error);
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+export type { DestinationStream, Logger };
