@@ -31,7 +31,9 @@ export const anthropicFormat: WireFormat = {
       error.type ??
       ERROR_TYPES[error.status] ??
       (error.status >= 500 ? 'api_error' : 'invalid_request_error');
-    return { type: 'error', error: { type, message: error.message }, request_id: requestId(id) };
+    const body: Record<string, unknown> = { type, message: error.message };
+    if (error.details !== undefined) body['details'] = error.details;
+    return { type: 'error', error: body, request_id: requestId(id) };
   },
   baseHeaders(id: string) {
     return {

@@ -24,6 +24,10 @@ export interface WireError {
   param?: string | null;
   /** Seconds for `Retry-After` (429/503/529). */
   retryAfterSeconds?: number;
+  /** Milliseconds for `retry-after-ms` (read by the OpenAI and Anthropic SDKs before `Retry-After`). */
+  retryAfterMs?: number;
+  /** Extra provider-specific error fields (Anthropic `error.details`). */
+  details?: Record<string, unknown>;
   /** Which limit was hit, for 429s from the rate limiter. */
   limit?: 'requests' | 'tokens';
 }
@@ -91,6 +95,7 @@ export interface EngineSettings {
 }
 
 const STATUS_FOR_FAULT: Partial<Record<FaultKind, number>> = {
+  error: 500,
   rate_limit: 429,
   server_error: 500,
   unavailable: 503,
@@ -305,6 +310,8 @@ export class Engine {
     const extra: Record<string, string> = { ...headers };
     if (error.retryAfterSeconds !== undefined && format.retryAfterHeader)
       extra['retry-after'] = String(Math.ceil(error.retryAfterSeconds));
+    if (error.retryAfterMs !== undefined && format.retryAfterHeader)
+      extra['retry-after-ms'] = String(error.retryAfterMs);
     this.sendJson(
       exchange,
       format,
@@ -393,23 +400,38 @@ export class Engine {
    * Returns true when the fault ended the exchange.
    */
   async applyEarlyFault(exchange: Exchange, format: WireFormat, fault: FaultRule): Promise<boolean> {
-    const status = fault.status ?? STATUS_FOR_FAULT[fault.kind];
+    const defaultStatus = STATUS_FOR_FAULT[fault.kind];
     exchange.entry.fault = fault.kind;
-    if (status !== undefined) {
+    if (defaultStatus !== undefined) {
+      const status = fault.status ?? defaultStatus;
       const retryAfter =
         fault.retryAfterSeconds ?? (status === 429 || status === 503 || status === 529 ? 1 : undefined);
-      this.sendError(
-        exchange,
-        format,
-        {
-          status,
-          message: fault.message ?? defaultFaultMessage(status),
-          ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}),
-          ...(fault.kind === 'rate_limit' ? { limit: 'requests' as const } : {}),
-        },
-        {},
-        `fault:${fault.kind}`,
-      );
+      const error: WireError = { status, message: fault.message ?? defaultFaultMessage(status) };
+      if (retryAfter !== undefined) error.retryAfterSeconds = retryAfter;
+      if (fault.retryAfterMs !== undefined) error.retryAfterMs = fault.retryAfterMs;
+      if (fault.errorType !== undefined) error.type = fault.errorType;
+      if (fault.errorCode !== undefined) error.code = fault.errorCode;
+      if (fault.param !== undefined) error.param = fault.param;
+      if (fault.errorDetails !== undefined) error.details = fault.errorDetails;
+      let headers: Record<string, string> = {};
+      if (status === 429) {
+        error.limit = 'requests';
+        // A 429 from a real service always comes with its rate-limit headers, showing the limit spent.
+        const resetMs = (retryAfter ?? 1) * 1000;
+        headers = format.rateLimitHeaders({
+          allowed: false,
+          now: this.settings.clock(),
+          exceeded: 'requests',
+          limitRequests: 60,
+          remainingRequests: 0,
+          resetRequestsMs: resetMs,
+          limitTokens: 150_000,
+          remainingTokens: 150_000,
+          resetTokensMs: 0,
+          retryAfterMs: resetMs,
+        });
+      }
+      this.sendError(exchange, format, error, headers, `fault:${fault.kind}`);
       return true;
     }
     if (fault.kind === 'reset') {
@@ -584,7 +606,7 @@ export class Engine {
     if (fault.kind === 'disconnect') {
       res.write(body.slice(0, Math.floor(body.length / 2)));
       this.finish(exchange, outcome);
-      setImmediate(() => exchange.destroy());
+      exchange.cut();
       return;
     }
     if (fault.kind === 'trickle') {
@@ -645,7 +667,7 @@ export class Engine {
       if (frame.due !== 'none') {
         if (fault?.kind === 'disconnect' && content === faultAt) {
           this.finish(exchange, 'fault:disconnect');
-          exchange.destroy();
+          exchange.cut();
           return;
         }
         if (fault?.kind === 'malformed_sse' && content === faultAt && !malformedDone && frame.json) {
@@ -659,7 +681,7 @@ export class Engine {
     }
     if (fault?.kind === 'disconnect' && !exchange.gone) {
       this.finish(exchange, 'fault:disconnect');
-      exchange.destroy();
+      exchange.cut();
       return;
     }
     if (exchange.gone) {

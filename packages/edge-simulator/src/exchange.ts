@@ -145,6 +145,13 @@ export class Exchange {
     }
   }
 
+  /** Ends the connection after what was written so far is flushed (FIN without a complete body), as a fault. */
+  cut(): void {
+    this.destroyedByFault = true;
+    const socket = this.req.socket;
+    socket.end(() => socket.destroy());
+  }
+
   /** Ends the connection abruptly (TCP RST when possible), as a fault. */
   destroy(): void {
     this.destroyedByFault = true;

@@ -24,10 +24,10 @@ const STATUS_NAMES: Record<number, string> = {
 
 function statusBody(error: WireError): Record<string, unknown> {
   const details: unknown[] = [];
-  if (error.code === 'API_KEY_INVALID') {
+  if (typeof error.code === 'string') {
     details.push({
       '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-      reason: 'API_KEY_INVALID',
+      reason: error.code,
       domain: 'googleapis.com',
       metadata: { service: 'generativelanguage.googleapis.com' },
     });

@@ -49,10 +49,38 @@ export const openAIFormat: WireFormat = {
   },
 };
 
-/** Authorization: Bearer <key>; sends the 401 itself and returns false when it is missing or refused. */
-export function authenticateOpenAI(engine: Engine, exchange: Exchange): boolean {
+/**
+ * Authorization: Bearer <key> (Azure: the `api-key` header, or a Bearer token); sends the 401 itself and
+ * returns false when it is missing or refused. Azure also requires the `api-version` query parameter.
+ */
+export function authenticateOpenAI(engine: Engine, exchange: Exchange, azure = false): boolean {
   const header = exchange.req.headers.authorization;
-  const key = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  let key = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  if (azure) {
+    const apiKey = exchange.req.headers['api-key'];
+    if (typeof apiKey === 'string' && apiKey.length > 0) key = apiKey;
+    if (key === undefined || key.length === 0 || !engine.keyAccepted(key)) {
+      engine.sendError(exchange, openAIFormat, {
+        status: 401,
+        type: 'invalid_request_error',
+        code: '401',
+        message:
+          'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.',
+      });
+      return false;
+    }
+    exchange.apiKey = key;
+    if (!new URLSearchParams(exchange.query).get('api-version')) {
+      engine.sendError(exchange, openAIFormat, {
+        status: 400,
+        message: 'Missing required query parameter: api-version.',
+        param: 'api-version',
+        code: 'BadRequest',
+      });
+      return false;
+    }
+    return true;
+  }
   if (key === undefined || key.length === 0) {
     engine.sendError(exchange, openAIFormat, {
       status: 401,
@@ -87,7 +115,16 @@ function sendProblem(engine: Engine, exchange: Exchange, error: unknown): void {
   throw error;
 }
 
-function modelNotFound(engine: Engine, exchange: Exchange, model: string): void {
+function modelNotFound(engine: Engine, exchange: Exchange, model: string, azure = false): void {
+  if (azure) {
+    engine.sendError(exchange, openAIFormat, {
+      status: 404,
+      message:
+        'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.',
+      code: 'DeploymentNotFound',
+    });
+    return;
+  }
   engine.sendError(exchange, openAIFormat, {
     status: 404,
     message: `The model \`${model}\` does not exist or you do not have access to it.`,
@@ -261,14 +298,26 @@ function sseFrame(payload: unknown): StreamFrame['json'] & { text: string } {
   return { before: 'data: ', json, after: '\n\n', text: `data: ${json}\n\n` };
 }
 
-/** POST /v1/chat/completions */
-export async function handleChatCompletions(engine: Engine, exchange: Exchange): Promise<void> {
-  if (!authenticateOpenAI(engine, exchange)) return;
+/** The deployment name of an Azure OpenAI request becomes its model when the body names none. */
+function withDeployment(body: unknown, deployment: string | undefined): unknown {
+  if (deployment === undefined || typeof body !== 'object' || body === null || Array.isArray(body))
+    return body;
+  return { ...body, model: deployment };
+}
+
+/** POST /v1/chat/completions, and Azure's /openai/deployments/{deployment}/chat/completions */
+export async function handleChatCompletions(
+  engine: Engine,
+  exchange: Exchange,
+  deployment?: string,
+): Promise<void> {
+  const azure = deployment !== undefined;
+  if (!authenticateOpenAI(engine, exchange, azure)) return;
   const body = await engine.readJson(exchange, openAIFormat);
   if (!body.ok) return;
   let parsed: ParsedChat;
   try {
-    parsed = parseChat(body.value, exchange.apiKey);
+    parsed = parseChat(withDeployment(body.value, deployment), exchange.apiKey);
   } catch (error) {
     sendProblem(engine, exchange, error);
     return;
@@ -277,7 +326,7 @@ export async function handleChatCompletions(engine: Engine, exchange: Exchange):
   exchange.entry.model = request.model;
   exchange.entry.stream = stream;
   if (!engine.isKnownModel('openai', request.model)) {
-    modelNotFound(engine, exchange, request.model);
+    modelNotFound(engine, exchange, request.model, azure);
     return;
   }
   const generations = engine.generate(request, n);
@@ -390,9 +439,14 @@ export async function handleChatCompletions(engine: Engine, exchange: Exchange):
   await engine.serveGeneration(exchange, openAIFormat, promptTokens, generations, plan);
 }
 
-/** POST /v1/embeddings */
-export async function handleEmbeddings(engine: Engine, exchange: Exchange): Promise<void> {
-  if (!authenticateOpenAI(engine, exchange)) return;
+/** POST /v1/embeddings, and Azure's /openai/deployments/{deployment}/embeddings */
+export async function handleEmbeddings(
+  engine: Engine,
+  exchange: Exchange,
+  deployment?: string,
+): Promise<void> {
+  const azure = deployment !== undefined;
+  if (!authenticateOpenAI(engine, exchange, azure)) return;
   const body = await engine.readJson(exchange, openAIFormat);
   if (!body.ok) return;
   let inputs: string[];
@@ -400,7 +454,7 @@ export async function handleEmbeddings(engine: Engine, exchange: Exchange): Prom
   let dimensions: number | undefined;
   let encoding: 'float' | 'base64';
   try {
-    const fields = new Fields(requireObject(body.value, 'body'));
+    const fields = new Fields(requireObject(withDeployment(body.value, deployment), 'body'));
     model = fields.string('model', true);
     encoding = fields.oneOf('encoding_format', ['float', 'base64'] as const) ?? 'float';
     dimensions = fields.number('dimensions', { min: 1, integer: true });
@@ -420,7 +474,7 @@ export async function handleEmbeddings(engine: Engine, exchange: Exchange): Prom
   }
   exchange.entry.model = model;
   if (!engine.isKnownModel('openai', model)) {
-    modelNotFound(engine, exchange, model);
+    modelNotFound(engine, exchange, model, azure);
     return;
   }
   const native = EMBEDDING_DIMENSIONS[model] ?? 1536;

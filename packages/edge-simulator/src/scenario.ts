@@ -11,6 +11,7 @@ export type SimulatorProvider = (typeof PROVIDERS)[number];
 
 /** The fault kinds the simulator can inject. */
 export const FAULT_KINDS = [
+  'error',
   'rate_limit',
   'server_error',
   'unavailable',
@@ -85,6 +86,11 @@ const faultSchema = z.strictObject({
   status: z.number().int().min(400).max(599).optional(),
   message: z.string().optional(),
   retryAfterSeconds: z.number().nonnegative().optional(),
+  retryAfterMs: z.number().int().nonnegative().optional(),
+  errorType: z.string().min(1).optional(),
+  errorCode: z.string().min(1).optional(),
+  param: z.string().min(1).optional(),
+  errorDetails: z.record(z.string(), z.unknown()).optional(),
   afterChunks: z.number().int().nonnegative().optional(),
   intervalMs: z.number().nonnegative().optional(),
   hangMs: z.number().nonnegative().optional(),

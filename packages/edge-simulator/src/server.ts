@@ -59,6 +59,17 @@ async function route(engine: Engine, req: IncomingMessage, res: ServerResponse):
     }
     return handleOpenAIModels(engine, engine.open(req, res, 'openai', pathname, query), id);
   }
+  if (method === 'POST' && pathname.startsWith('/openai/deployments/')) {
+    const match = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(pathname);
+    if (match) {
+      const deployment = decodeURIComponent(match[1]!);
+      const exchange = engine.open(req, res, 'openai', pathname, query);
+      exchange.entry.model = deployment;
+      return match[2] === 'embeddings'
+        ? handleEmbeddings(engine, exchange, deployment)
+        : handleChatCompletions(engine, exchange, deployment);
+    }
+  }
   if (pathname.startsWith('/v1beta/')) {
     if (await routeGemini(engine, req, res, pathname, query)) return;
     const exchange = engine.open(req, res, 'gemini', pathname, query);
