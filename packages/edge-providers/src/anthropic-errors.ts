@@ -45,7 +45,11 @@ export function mapAnthropicErrorResponse(
   response: { status: number; headers: Record<string, string>; bodyText: string },
 ): ProviderError {
   const fields = readError(tryParseJson(response.bodyText));
-  const kind = response.status === 529 ? 'overloaded' : anthropicErrorKind(fields.type, response.status);
+  // 529 is Anthropic's overloaded status and 503 means the same whatever type the body names.
+  const kind =
+    response.status === 529 || response.status === 503
+      ? 'overloaded'
+      : anthropicErrorKind(fields.type, response.status);
   const retryAfterMs = retryAfterMsFromHeaders(response.headers, now);
   let retryable: boolean | undefined;
   // A spend limit is an account state; retrying cannot succeed until someone raises it.

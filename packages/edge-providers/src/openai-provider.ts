@@ -283,14 +283,11 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   if (options.baseURL === undefined && preset === undefined) {
     throw new ProviderOptionsError('baseURL', 'is required when no preset is given');
   }
-  const resolved = resolveBaseOptions(
-    { ...options, apiKey: options.apiKey ?? '' },
-    {
-      name: options.preset ?? 'openai-compatible',
-      baseURL: preset?.baseURL ?? '',
-      apiKeyRequired: preset?.apiKeyRequired ?? false,
-    },
-  );
+  const resolved = resolveBaseOptions(options, {
+    name: options.preset ?? 'openai-compatible',
+    baseURL: preset?.baseURL ?? '',
+    apiKeyRequired: preset?.apiKeyRequired ?? false,
+  });
   const quirks = { ...preset?.quirks, ...options.quirks };
   if (
     quirks.maxTokensField !== undefined &&

@@ -28,7 +28,7 @@ export interface ResolvedProviderOptions {
 
 /** Validates the options shared by every adapter, naming the bad field. */
 export function resolveBaseOptions(
-  options: BaseProviderOptions,
+  options: Omit<BaseProviderOptions, 'apiKey'> & { apiKey?: string | undefined },
   defaults: { name: string; baseURL: string; apiKeyRequired?: boolean },
 ): ResolvedProviderOptions {
   if (typeof options !== 'object' || options === null) {
