@@ -1,7 +1,13 @@
 import { sampleJsonSchema } from './json-schema-sample';
 import { loremPieces } from './lorem';
 import { createRandom, hashString, intBetween, type RandomSource, randomId } from './random';
-import type { Scenario, ScenarioMatch, ScriptedReply, SimulatorProvider } from './scenario';
+import {
+  compileRegex,
+  type Scenario,
+  type ScenarioMatch,
+  type ScriptedReply,
+  type SimulatorProvider,
+} from './scenario';
 import { countTokens } from './tokens';
 
 /** A tool offered by the client, reduced to what the simulator needs. */
@@ -59,7 +65,7 @@ function matches(rule: ScenarioMatch, request: GenerationRequest): boolean {
   if (rule.provider !== undefined && rule.provider !== request.provider) return false;
   if (rule.model !== undefined && !modelMatches(rule.model, request.model)) return false;
   if (rule.apiKey !== undefined && rule.apiKey !== request.apiKey) return false;
-  if (rule.lastUserMessage !== undefined && !new RegExp(rule.lastUserMessage).test(request.lastUserText)) {
+  if (rule.lastUserMessage !== undefined && !compileRegex(rule.lastUserMessage).test(request.lastUserText)) {
     return false;
   }
   return true;

@@ -26,16 +26,29 @@ export const FAULT_KINDS = [
 /** A fault the simulator can inject (see the README's fault table). */
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+const regexCache = new Map<string, RegExp>();
+
+/** Compiles a scenario regex: a plain pattern, or `/pattern/flags` to pass flags (e.g. `/weather/i`). */
+export function compileRegex(text: string): RegExp {
+  let regex = regexCache.get(text);
+  if (!regex) {
+    const literal = /^\/(.*)\/([dgimsuvy]*)$/s.exec(text);
+    regex = literal ? new RegExp(literal[1]!, literal[2]!.replace('g', '')) : new RegExp(text);
+    regexCache.set(text, regex);
+  }
+  return regex;
+}
+
 const regexString = z.string().refine(
   (value) => {
     try {
-      new RegExp(value);
+      compileRegex(value);
       return true;
     } catch {
       return false;
     }
   },
-  { message: 'must be a valid regular expression' },
+  { message: 'must be a valid regular expression (a pattern, or /pattern/flags)' },
 );
 
 const matchSchema = z.strictObject({
