@@ -53,6 +53,25 @@ export {
 } from './chat-schemas';
 export type { ProviderErrorInit, ProviderErrorKind, ValidationIssue } from './errors';
 export { ProviderError, ProviderOptionsError, RETRYABLE_PROVIDER_ERROR_KINDS } from './errors';
+export type { GeminiProviderOptions } from './gemini-provider';
+export { createGeminiProvider } from './gemini-provider';
+export { retryAfterMsFromHeaders } from './http-transport';
+export type { LongContextPrices, ModelCatalogueEntry, ModelPrices, UsagePrice } from './model-catalogue';
+export { findModel, modelCatalogue, priceUsage } from './model-catalogue';
+export type {
+  AzureOpenAIProviderOptions,
+  ClosableProvider,
+  OpenAICompatiblePreset,
+  OpenAICompatiblePresetName,
+  OpenAICompatibleProviderOptions,
+  OpenAIProviderOptions,
+} from './openai-provider';
+export {
+  createAzureOpenAIProvider,
+  createOpenAICompatibleProvider,
+  createOpenAIProvider,
+  OPENAI_COMPATIBLE_PRESETS,
+} from './openai-provider';
 export {
   formatJsonPath,
   parseChatRequest,
