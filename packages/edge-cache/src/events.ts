@@ -64,11 +64,6 @@ export class CacheEvents {
     this.#listeners.get(event)?.delete(listener as AnyListener);
   }
 
-  has(event: CacheEventName): boolean {
-    const set = this.#listeners.get(event);
-    return set !== undefined && set.size > 0;
-  }
-
   emit<E extends CacheEventName>(event: E, payload: CacheEventMap[E]): void {
     const set = this.#listeners.get(event);
     if (set === undefined) return;
