@@ -188,12 +188,15 @@ function textGeneration(
 ): Generation {
   let finish: Generation['finish'] = forcedFinish ?? 'stop';
   let kept = pieces;
-  if (request.maxTokens !== undefined) {
-    const truncated = truncateToTokens(pieces, request.maxTokens);
-    kept = truncated.pieces;
-    if (truncated.truncated) finish = 'length';
+  let text = pieces.join('');
+  let tokens = countTokens(text);
+  // Counting piece by piece is only needed when the whole reply is over the limit.
+  if (request.maxTokens !== undefined && tokens > request.maxTokens) {
+    kept = truncateToTokens(pieces, request.maxTokens).pieces;
+    finish = 'length';
+    text = kept.join('');
+    tokens = countTokens(text);
   }
-  let text = kept.join('');
   let stopSequence: string | undefined;
   if (request.stop.length > 0) {
     const stopped = applyStop(text, request.stop);
@@ -202,15 +205,10 @@ function textGeneration(
       kept = splitPieces(text);
       finish = 'stop';
       stopSequence = stopped.stopped;
+      tokens = countTokens(text);
     }
   }
-  const generation: Generation = {
-    text,
-    pieces: kept,
-    toolCalls: [],
-    finish,
-    completionTokens: countTokens(text),
-  };
+  const generation: Generation = { text, pieces: kept, toolCalls: [], finish, completionTokens: tokens };
   if (stopSequence !== undefined) generation.stopSequence = stopSequence;
   return generation;
 }

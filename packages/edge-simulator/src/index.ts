@@ -12,12 +12,14 @@ export { createRandom } from './random';
 export type {
   FaultKind,
   FaultRule,
+  FaultRuleInput,
   LatencyProfile,
   RateLimits,
   Scenario,
   ScenarioInput,
   ScenarioMatch,
   ScriptedReply,
+  ScriptedReplyInput,
   SimulatorProvider,
 } from './scenario';
 export {

@@ -161,6 +161,10 @@ export type LatencyProfile = z.output<typeof profileSchema>;
 export type ScriptedReply = z.output<typeof replySchema>;
 /** A fault rule. */
 export type FaultRule = z.output<typeof faultSchema>;
+/** A fault rule as written (defaults not yet applied). */
+export type FaultRuleInput = z.input<typeof faultSchema>;
+/** A scripted reply as written. */
+export type ScriptedReplyInput = z.input<typeof replySchema>;
 /** Requests- and tokens-per-minute limits. */
 export type RateLimits = z.output<typeof limitsSchema>;
 
