@@ -355,7 +355,8 @@ export class Cache {
    * The cached value of `key`, or the loader's. Concurrent callers for one missing key share one
    * L2 lookup and one loader call (single-flight); if the loader rejects, every waiting caller
    * rejects with that same error and nothing is cached. Every caller gets its own copy (parsed
-   * from the cached JSON), so a returned value looks the same whether it was loaded or cached.
+   * from the cached JSON), so a returned value looks the same whether it was loaded or cached; a
+   * value that is not cached (`shouldCache`, no JSON form) is handed to every caller as is.
    *
    * @example
    * ```ts

@@ -70,6 +70,12 @@ export interface RedisStore {
   readonly ready: boolean;
   /** Connection-level errors seen so far (each failed connection attempt counts one). */
   readonly connectionErrors: number;
+  /**
+   * Every error @keyv/redis reported through Keyv's `error` event: connection errors (also in
+   * `connectionErrors`), operation failures (also in the cache's `stats().l2.errors`), and the
+   * failures the adapter handles itself without throwing, such as a failed SCAN in `clear()`.
+   */
+  readonly adapterErrors: number;
   /** Resolves when the client is ready; rejects with `signal.reason` if `signal` aborts first. */
   whenReady(signal?: AbortSignal): Promise<void>;
   /** Disconnects at once; commands still pending fail. The cache calls this from its `close()`. */
@@ -160,6 +166,11 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     connectionTimeout: connectTimeoutMs,
   });
 
+  let adapterErrors = 0;
+  keyv.on('error', () => {
+    adapterErrors += 1;
+  });
+
   if (!client.isOpen) {
     // Resolves on the first successful connection; until then failed attempts are emitted as
     // 'error' (counted above) and retried. It only rejects when the store is closed meanwhile.
@@ -174,6 +185,9 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     },
     get connectionErrors() {
       return connectionErrors;
+    },
+    get adapterErrors() {
+      return adapterErrors;
     },
     whenReady(signal?: AbortSignal): Promise<void> {
       if (client.isReady) return Promise.resolve();
