@@ -172,6 +172,20 @@ describe('Azure OpenAI routes', () => {
     );
   });
 
+  it('lists models at /openai/models', async () => {
+    const response = await fetch(`${sim.url}/openai/models?api-version=2024-10-21`, {
+      headers: { 'api-key': 'k' },
+    });
+    const body = (await response.json()) as {
+      object: string;
+      data: { id: string; capabilities: { embeddings: boolean } }[];
+    };
+    expect(body.object).toBe('list');
+    expect(body.data.find((m) => m.id === 'text-embedding-3-small')?.capabilities.embeddings).toBe(true);
+    const noKey = await fetch(`${sim.url}/openai/models?api-version=2024-10-21`);
+    expect(noKey.status).toBe(401);
+  });
+
   it('works with the SDK AzureOpenAI client', async () => {
     const azure = new AzureOpenAI({
       endpoint: sim.url,

@@ -568,3 +568,26 @@ export function handleOpenAIModels(engine: Engine, exchange: Exchange, id: strin
   }
   engine.sendJson(exchange, openAIFormat, 200, JSON.stringify(modelObject(id)));
 }
+
+/** GET /openai/models?api-version=… (Azure OpenAI "Models - List"). */
+export function handleAzureModels(engine: Engine, exchange: Exchange): void {
+  if (!authenticateOpenAI(engine, exchange, true)) return;
+  const data = engine.knownModels('openai').map((id) => {
+    const embedding = id.startsWith('text-embedding');
+    return {
+      id,
+      object: 'model',
+      created_at: MODEL_CREATED,
+      status: 'succeeded',
+      capabilities: {
+        fine_tune: false,
+        inference: true,
+        completion: false,
+        chat_completion: !embedding,
+        embeddings: embedding,
+      },
+      lifecycle_status: 'generally-available',
+    };
+  });
+  engine.sendJson(exchange, openAIFormat, 200, JSON.stringify({ object: 'list', data }));
+}

@@ -3,7 +3,13 @@ import { handleAnthropicModels, handleCountTokens, handleMessages } from './anth
 import { handleControl } from './control';
 import type { Engine } from './engine';
 import { geminiNotFound, isGeminiRequest, routeGemini } from './gemini';
-import { handleChatCompletions, handleEmbeddings, handleOpenAIModels, openAIFormat } from './openai';
+import {
+  handleAzureModels,
+  handleChatCompletions,
+  handleEmbeddings,
+  handleOpenAIModels,
+  openAIFormat,
+} from './openai';
 
 /**
  * The request handler: a switch on method and path rather than a router library, because this is the
@@ -69,6 +75,9 @@ async function route(engine: Engine, req: IncomingMessage, res: ServerResponse):
         ? handleEmbeddings(engine, exchange, deployment)
         : handleChatCompletions(engine, exchange, deployment);
     }
+  }
+  if (method === 'GET' && pathname === '/openai/models') {
+    return handleAzureModels(engine, engine.open(req, res, 'openai', pathname, query));
   }
   if (pathname.startsWith('/v1beta/')) {
     if (await routeGemini(engine, req, res, pathname, query)) return;
