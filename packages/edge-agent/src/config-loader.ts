@@ -9,6 +9,13 @@ import { AgentError, type ConfigIssue } from './errors';
 /** Environment variables as read by the config loader. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
+const validated = new WeakSet<object>();
+
+/** True for a config object returned by {@link parseConfig} (so it is not validated twice). */
+export function isValidatedConfig(config: unknown): config is GatewayConfig {
+  return typeof config === 'object' && config !== null && validated.has(config);
+}
+
 /** A validated configuration plus what the loader changed on the way. */
 export interface LoadedConfig {
   config: GatewayConfig;
@@ -130,6 +137,7 @@ function finish(parsed: GatewayConfig, env: Env, source: string): LoadedConfig {
       );
     }
   }
+  validated.add(config);
   return { config, source, notices };
 }
 

@@ -105,6 +105,10 @@ const targetSchema = z.strictObject({
   model: nonEmpty(),
   weight: num(0).optional(),
   priority: int(0).optional(),
+  /** Overrides the model catalogue's context window (context-length failover, validation). */
+  contextWindow: int(1).optional(),
+  /** Overrides the catalogue's input + output price per million tokens (`cheapest` strategy). */
+  usdPerMTok: num(0).optional(),
 });
 
 const aliasSchema = z.strictObject({
@@ -114,19 +118,42 @@ const aliasSchema = z.strictObject({
   hedgeDelayMs: int(0).optional(),
 });
 
-const retrySchema = z.strictObject({
-  /** Attempts in total over all targets of one request (first try included). */
-  maxAttempts: int(1, 20).default(3),
-  baseDelayMs: int(0).default(100),
-  maxDelayMs: int(0).default(2_000),
-  /** Wall-clock budget of one request over all its attempts. */
-  budgetMs: int(1).default(30_000),
-});
-
-const breakerSchema = z.strictObject({
-  failureThreshold: int(1).default(5),
-  cooldownMs: int(1).default(30_000),
-});
+const routingSchema = z
+  .strictObject({
+    /** Accept `provider/model` for models no target configures. */
+    allowDirect: bool().default(true),
+    /** Strategy of routes that are not aliases (a target id, `provider/model`, a bare model name). */
+    defaultStrategy: z.enum(STRATEGIES).default('priority'),
+    retry: z
+      .strictObject({
+        /** Extra passes over a route's targets once every one failed (0 = none). */
+        maxRetries: int(0, 10).default(1),
+        baseDelayMs: int(0).default(100),
+        maxDelayMs: int(0).default(2_000),
+      })
+      .prefault({}),
+    hedge: z
+      .strictObject({
+        /** Start the next target when the first has not answered after this many ms (unset = no hedging). */
+        delayMs: int(1).optional(),
+        maxHedges: int(1, 5).default(1),
+      })
+      .prefault({}),
+    breaker: z
+      .strictObject({
+        consecutiveFailures: int(0).default(5),
+        halfOpenAfterMs: int(1).default(30_000),
+        maxHalfOpenAfterMs: int(1).default(300_000),
+      })
+      .prefault({}),
+    cooldown: z
+      .strictObject({
+        defaultMs: int(1).default(1_000),
+        maxMs: int(1).default(60_000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
 
 const keySchema = z
   .strictObject({
@@ -140,6 +167,8 @@ const keySchema = z
     rpm: int(1).optional(),
     tpm: int(1).optional(),
     budgetUsd: num(0).optional(),
+    budgetPeriod: z.enum(['day', 'month', 'total']).optional(),
+    disabled: bool().optional(),
   })
   .refine((k) => (k.hash === undefined) !== (k.key === undefined), {
     message: 'set exactly one of `hash` or `key`',
@@ -155,14 +184,20 @@ const server = z
     tls: z.strictObject({ cert: nonEmpty(), key: nonEmpty() }).optional(),
     timeouts: z
       .strictObject({
+        /** Longest time to receive a request's headers (408). */
         headersMs: int(1).default(10_000),
-        requestMs: int(1).default(300_000),
-        idleMs: int(1).default(60_000),
-        keepAliveMs: int(1).default(5_000),
+        /** Longest time to receive a whole request (408). */
+        requestMs: int(1).default(60_000),
+        /** Longest time without progress while answering (504 or a final stream error event). */
+        idleMs: int(1).default(300_000),
+        /** How long an idle keep-alive connection stays open. */
+        keepAliveMs: int(1).default(72_000),
       })
       .prefault({}),
-    bodyLimitBytes: int(1_024).default(4 * 1024 * 1024),
-    shutdownDeadlineMs: int(0).default(10_000),
+    bodyLimitBytes: int(1_024).default(10 * 1024 * 1024),
+    shutdownDeadlineMs: int(1).default(10_000),
+    /** Trust X-Forwarded-For: true, or the proxies' addresses/CIDRs. */
+    trustProxy: z.union([bool(), z.string(), z.array(z.string())]).default(false),
   })
   .prefault({});
 
@@ -183,12 +218,7 @@ export const configSchema = z
     }),
     targets: z.array(targetSchema).min(1, 'at least one target is required'),
     aliases: z.array(aliasSchema).default([]),
-    routing: z
-      .strictObject({
-        retry: retrySchema.prefault({}),
-        breaker: breakerSchema.prefault({}),
-      })
-      .prefault({}),
+    routing: routingSchema,
     redis: z
       .strictObject({
         url: z
@@ -218,9 +248,18 @@ export const configSchema = z
       .prefault({}),
     security: z
       .strictObject({
-        /** Require a gateway key on every model route. */
+        /** Require a gateway key on every model route (off: limits apply per client IP). */
         auth: bool().default(true),
         keys: z.array(keySchema).default([]),
+        /** Server secret for `hmac-sha256:` key hashes. */
+        hashSecret: nonEmpty().optional(),
+        /** Limits per client IP when `auth` is off. */
+        anonymous: z
+          .strictObject({
+            rpm: int(1).optional(),
+            tpm: int(1).optional(),
+          })
+          .prefault({}),
         /** Limits for keys that set none of their own. */
         defaults: z
           .strictObject({
@@ -232,11 +271,17 @@ export const configSchema = z
           .strictObject({
             mode: piiModeSchema.default('redact'),
             routes: z.partialRecord(z.enum(ROUTES), piiModeSchema).default({}),
+            kinds: z
+              .array(z.enum(['email', 'phone', 'credit_card', 'us_ssn', 'iban', 'ip_address', 'secret']))
+              .optional(),
           })
           .prefault({}),
         limits: z
           .strictObject({
             maxMessages: int(1).default(1_000),
+            maxTotalChars: int(1).default(1_000_000),
+            maxTools: int(1).default(128),
+            maxN: int(1).default(16),
           })
           .prefault({}),
       })

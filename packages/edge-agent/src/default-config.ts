@@ -19,26 +19,23 @@ export const DEFAULT_MODELS: Readonly<Record<'openai' | 'anthropic' | 'gemini', 
 
 /**
  * The configuration used when none is given: the simulator runs in-process as the upstream for
- * OpenAI, Anthropic and Gemini model names (each model name is an alias of its one target), an
- * alias `default` that fails over across the three, L1 cache only (Redis only when `REDIS_URL` is
- * set), and one development key generated at start.
+ * OpenAI, Anthropic and Gemini model names (clients send the bare model name, e.g. `gpt-4o-mini`,
+ * or `openai/gpt-4o-mini`), an alias `default` that fails over across the three, L1 cache only
+ * (Redis only when `REDIS_URL` is set), and one development key generated at start.
  */
 export function defaultConfigDocument(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): GatewayConfigInput {
   const targets: { id: string; provider: string; model: string }[] = [];
-  const aliases: { name: string; targets: string[] }[] = [];
   for (const [provider, models] of Object.entries(DEFAULT_MODELS)) {
-    for (const model of models) {
-      const id = `${provider}/${model}`;
-      targets.push({ id, provider, model });
-      aliases.push({ name: model, targets: [id] });
-    }
+    for (const model of models) targets.push({ id: `${provider}/${model}`, provider, model });
   }
-  aliases.push({
-    name: 'default',
-    targets: ['openai/gpt-4o-mini', 'anthropic/claude-haiku-4-5', 'gemini/gemini-2.5-flash'],
-  });
+  const aliases = [
+    {
+      name: 'default',
+      targets: ['openai/gpt-4o-mini', 'anthropic/claude-haiku-4-5', 'gemini/gemini-2.5-flash'],
+    },
+  ];
   const redisUrl = env.REDIS_URL;
   return {
     server: {

@@ -1,5 +1,5 @@
 export type { Env, GatewayConfigInput, LoadedConfig } from './config-loader';
-export { loadConfigFile, parseConfig, parseDocument } from './config-loader';
+export { isValidatedConfig, loadConfigFile, parseConfig, parseDocument } from './config-loader';
 export { maskConfig, maskSecret, maskUrl } from './config-mask';
 export type {
   AliasConfigEntry,
@@ -15,3 +15,6 @@ export { DEFAULT_MODELS, defaultConfigDocument } from './default-config';
 export { interpolateEnv } from './env-interpolation';
 export type { AgentErrorCode, ConfigIssue } from './errors';
 export { AgentError } from './errors';
+export type { Gateway, GatewayOptions } from './gateway';
+export { createGateway } from './gateway';
+export type { RedisState } from './redis-connection';
