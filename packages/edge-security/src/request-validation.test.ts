@@ -102,12 +102,18 @@ describe('RequestValidator: model limits', () => {
     ).toBeUndefined();
   });
 
-  it('skips model checks for unknown models and by default', () => {
+  it('reads the providers model catalogue by default', () => {
     const defaults = new RequestValidator();
+    expect(defaults.validateChat(base({ model: 'gpt-4o-mini' })).model).toMatchObject({
+      contextWindow: 128_000,
+      maxOutputTokens: 16_384,
+    });
+    expect(refusal(() => validateChatRequest(base({ model: 'gpt-4o-mini', max_tokens: 20_000 }))).param).toBe(
+      'max_tokens',
+    );
     expect(
-      defaults.validateChat(base({ model: 'gpt-4o-mini', max_tokens: 1_000_000 })).model,
+      validateChatRequest(base({ model: 'my-local-model', max_tokens: 1_000_000 })).model,
     ).toBeUndefined();
-    expect(validateChatRequest(base({ max_tokens: 1_000_000 })).tokens.outputTokens).toBe(1_000_000);
   });
 });
 

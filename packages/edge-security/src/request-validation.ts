@@ -1,6 +1,7 @@
 import {
   type ChatRequest,
   type EmbeddingsRequest,
+  findModel,
   ProviderError,
   parseChatRequest,
   parseEmbeddingsRequest,
@@ -57,10 +58,9 @@ export interface RequestValidatorOptions {
    */
   defaultOutputTokens?: number;
   /**
-   * Looks up a model's limits by the name in the request, e.g. the providers' catalogue
-   * (`findModel`) behind an alias resolver that returns the smallest window among an alias's
-   * targets. Models it does not know skip the model checks.
-   * @default no model is known
+   * Looks up a model's limits by the name in the request. Pass your own to resolve aliases, e.g.
+   * to the smallest window among an alias's targets. Models it does not know skip the model checks.
+   * @default findModel from the @llm-edge/providers model catalogue
    */
   resolveModel?: (model: string) => ModelLimits | undefined;
   /**
@@ -78,7 +78,7 @@ export const DEFAULT_REQUEST_VALIDATOR_OPTIONS = Object.freeze({
   maxTools: 128,
   maxN: 16,
   defaultOutputTokens: DEFAULT_OUTPUT_TOKENS,
-  resolveModel: (_model: string): ModelLimits | undefined => undefined,
+  resolveModel: (model: string): ModelLimits | undefined => findModel(model),
   countTokens: countTextTokens,
 });
 
