@@ -43,6 +43,7 @@ export {
   GEN_AI_ATTRIBUTES,
   genAiProviderName,
   injectTraceHeaders,
+  ROOT_CONTEXT,
   runWithContext,
   TRACER_NAME,
 } from './tracing';

@@ -484,6 +484,9 @@ export function createGenAiTracing(options: GenAiTracingOptions = {}): GenAiTrac
 
 export type { Context, Span, Tracer };
 
+/** The empty OpenTelemetry context (no span), re-exported so callers need not depend on the API package. */
+export { ROOT_CONTEXT };
+
 /**
  * Runs `fn` with `ctx` as the active context, so spans started inside (by any library) are
  * parented on it. Falls back to calling `fn` directly if the context manager fails.
