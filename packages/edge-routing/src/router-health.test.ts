@@ -1,3 +1,5 @@
+import { ProviderError } from '@llm-edge/providers';
+import { exponentialBackoff } from '@llm-edge/retry';
 import { type Simulator, startSimulator } from '@llm-edge/simulator';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RoutingError } from './errors';
@@ -131,6 +133,27 @@ describe('circuit breaker', () => {
     expect(openaiRequests()).toBe(2);
   });
 
+  it('a half-open probe that loses a hedge race proves nothing: the breaker re-opens', async () => {
+    sim.setScenario(gptFails({ kind: 'server_error', count: 1 }));
+    const r = router({
+      breaker: { consecutiveFailures: 1, halfOpenAfterMs: 1000 },
+      aliases: [{ name: 'fast', targets: ['gpt', 'claude'], hedgeDelayMs: 20 }],
+    });
+    const transitions: string[] = [];
+    r.on('breaker', (e) => transitions.push(e.state));
+    await r.chat(hello('fast'));
+    clock.advance(1000);
+    sim.setScenario(gptFails({ kind: 'hang' }));
+    const { target, attempts } = await r.chat(hello('fast'));
+    expect(target.id).toBe('claude');
+    expect(attempts.map((a) => [a.target.id, a.outcome])).toEqual([
+      ['gpt', 'cancelled'],
+      ['claude', 'success'],
+    ]);
+    await expect.poll(() => transitions).toEqual(['open', 'half_open', 'open']);
+    expect(gptHealth(r).breaker).toBe('open');
+  });
+
   it('does not count rate limits, client errors or aborts against the breaker', async () => {
     const r = router({ breaker: { consecutiveFailures: 1 } });
     sim.setScenario(gptFails({ kind: 'error', status: 400, count: 1 }));
@@ -172,6 +195,20 @@ describe('cooldown after 429/529', () => {
   });
 });
 
+describe('retry passes', () => {
+  it('reports NO_HEALTHY_TARGET with the upstream cause when every target is still cooling down', async () => {
+    sim.setScenario(gptFails({ kind: 'rate_limit', retryAfterSeconds: 5 }));
+    const r = router({
+      retry: { maxRetries: 1, backoff: exponentialBackoff({ baseDelayMs: 1, maxDelayMs: 5 }) },
+    });
+    const error = (await r.chat(hello('gpt')).catch((e: unknown) => e)) as RoutingError;
+    expect(error).toMatchObject({ code: 'LLM_EDGE_NO_HEALTHY_TARGET', retryAfterMs: 5000, retryable: true });
+    expect(ProviderError.isInstance(error.cause) && error.cause.kind).toBe('rate_limit');
+    expect(error.attempts).toHaveLength(1);
+    expect(openaiRequests()).toBe(1);
+  });
+});
+
 describe('strategies through the router', () => {
   it('weighted: honours 1:3 weights within 3 sigma with a seeded random source', async () => {
     const r = router({
@@ -199,6 +236,18 @@ describe('strategies through the router', () => {
     const order: string[] = [];
     for (let i = 0; i < 4; i++) order.push((await r.chat(hello('rr'))).target.id);
     expect(order).toEqual(['gpt', 'claude', 'gpt', 'claude']);
+  });
+
+  it('least-busy: sends the next request to the target with fewer requests in flight', async () => {
+    sim.setScenario(gptFails({ kind: 'trickle', intervalMs: 30 }));
+    const r = router({ aliases: [{ name: 'busy', targets: ['gpt', 'claude'], strategy: 'least-busy' }] });
+    const open = await r.chatStream(hello('busy'));
+    expect(open.target.id).toBe('gpt');
+    const second = await r.chat(hello('busy'));
+    expect(second.target.id).toBe('claude');
+    expect(second.attempts[0]!.chosenBecause).toBe('least-busy (0 in flight)');
+    await open.stream[Symbol.asyncIterator]().return?.();
+    expect((await r.chat(hello('busy'))).target.id).toBe('gpt');
   });
 
   it('least-latency: records moving averages in health', async () => {

@@ -9,7 +9,7 @@ import {
 } from '@llm-edge/providers';
 import { RetryBudget, RetryBudgetExhaustedError, RetryPolicy } from '@llm-edge/retry';
 import { BrokenCircuitError } from 'cockatiel';
-import { CommittedStream, type StreamEnd } from './committed-stream';
+import { CommittedStream, isTokenChunk, type StreamEnd } from './committed-stream';
 import { RoutingError } from './errors';
 import { decideFailover, isCooldownFailure, summarizeError } from './failover';
 import { type ResolvedRouterOptions, type RouterOptions, resolveRouterOptions } from './options';
@@ -59,7 +59,10 @@ interface Operation<T> {
 
 interface StreamStart {
   iterator: AsyncIterator<ChatChunk>;
-  first: IteratorResult<ChatChunk>;
+  /** Chunks read up to and including the first token. */
+  buffered: ChatChunk[];
+  /** The upstream ended before any token. */
+  done: boolean;
 }
 
 /** What the race hands back about the winning attempt. */
@@ -78,6 +81,8 @@ interface RequestContext {
   headers: Record<string, string> | undefined;
   attemptNo: number;
   pass: number;
+  /** The last upstream failure of any pass, kept as the cause of a later NO_HEALTHY_TARGET. */
+  lastError: unknown;
 }
 
 type Listener<E> = (event: E) => void;
@@ -154,8 +159,9 @@ export class Router {
   }
 
   /**
-   * Streams a chat completion. Resolves when a target produced its first chunk; the stream is
-   * committed to that target from then on (a failure mid-stream throws from the iterator, it is
+   * Streams a chat completion. Resolves when a target produced its first token (chunks before it,
+   * such as a role-only opening chunk, are held and replayed); the stream is committed to that
+   * target from then on (a failure mid-stream throws from the iterator, it is
    * never spliced with another target's output).
    */
   async chatStream(request: ChatRequest, options: RouteCallOptions = {}): Promise<StreamRouteResult> {
@@ -168,8 +174,13 @@ export class Router {
           this.#callOptions(signal, options),
         );
         const iterator = iterable[Symbol.asyncIterator]();
-        const first = await iterator.next();
-        return { iterator, first };
+        const buffered: ChatChunk[] = [];
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return { iterator, buffered, done: true };
+          buffered.push(next.value);
+          if (isTokenChunk(next.value)) return { iterator, buffered, done: false };
+        }
       },
       discard: (value) => {
         value.iterator.return?.().catch(() => {
@@ -184,7 +195,8 @@ export class Router {
     caller?.addEventListener('abort', onAbort, { once: true });
     const ttftMs = won.latencyMs;
     const stream = new CommittedStream(
-      won.value.first,
+      won.value.buffered,
+      won.value.done,
       won.value.iterator,
       controller.signal,
       (end: StreamEnd) => {
@@ -319,7 +331,14 @@ export class Router {
     if (!route) {
       throw new RoutingError('LLM_EDGE_NO_ROUTE', `No route for model "${String(model)}"`);
     }
-    const ctx: RequestContext = { route, attempts: [], headers: options.headers, attemptNo: 0, pass: 0 };
+    const ctx: RequestContext = {
+      route,
+      attempts: [],
+      headers: options.headers,
+      attemptNo: 0,
+      pass: 0,
+      lastError: undefined,
+    };
     const caller = options.signal;
     if (caller?.aborted) throw this.#aborted(caller, ctx);
     try {
@@ -393,6 +412,7 @@ export class Router {
           'LLM_EDGE_NO_HEALTHY_TARGET',
           `No healthy target for "${route.name}": ${unhealthy}`,
           {
+            cause: ctx.lastError,
             retryAfterMs: this.#nextAvailableIn(states, now),
             retryable: true,
             attempts: [...ctx.attempts],
@@ -432,7 +452,9 @@ export class Router {
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       let lastError: unknown;
-      let onlyTransient = true;
+      // A retry pass can help only if some failure was transient and none needs a larger window.
+      let anyRetryable = false;
+      let needsLargerWindow = false;
       let minContextWindow: number | undefined;
       const skipped: string[] = [];
 
@@ -473,6 +495,23 @@ export class Router {
       const failAll = (): void => {
         cleanup();
         const now = clock.now();
+        if (lastError === undefined) {
+          // Every candidate became unavailable between choosing and calling (another request opened
+          // its breaker or cooled it down): the same answer as finding none healthy.
+          reject(
+            new RoutingError(
+              'LLM_EDGE_NO_HEALTHY_TARGET',
+              `No healthy target for "${route.name}": ${skipped.join(', ')}`,
+              {
+                cause: ctx.lastError,
+                retryAfterMs: this.#nextAvailableIn(states, now),
+                retryable: true,
+                attempts: [...ctx.attempts],
+              },
+            ),
+          );
+          return;
+        }
         const status = ProviderError.isInstance(lastError) ? lastError.status : undefined;
         reject(
           new RoutingError(
@@ -481,7 +520,7 @@ export class Router {
             {
               cause: lastError,
               status: status !== undefined && (status === 429 || status >= 500) ? status : 502,
-              retryable: onlyTransient && lastError !== undefined,
+              retryable: anyRetryable && !needsLargerWindow,
               retryAfterMs: states.every((s) => s.unavailableBecause(now) !== undefined)
                 ? this.#nextAvailableIn(states, now)
                 : undefined,
@@ -596,6 +635,8 @@ export class Router {
               }
               const decision = decideFailover(error);
               lastError = error;
+              ctx.lastError = error;
+              if (ProviderError.isInstance(error) && error.retryable) anyRetryable = true;
               this.#emit(
                 'attempt',
                 {
@@ -626,7 +667,7 @@ export class Router {
                 return;
               }
               if (decision.action === 'larger_context') {
-                onlyTransient = false;
+                needsLargerWindow = true;
                 const window = state.facts.contextWindow ?? Number.POSITIVE_INFINITY;
                 minContextWindow = Math.max(minContextWindow ?? 0, window);
               }

@@ -1,4 +1,4 @@
-import type { Provider } from '@llm-edge/providers';
+import { type Provider, ProviderError } from '@llm-edge/providers';
 import {
   type CircuitBreakerPolicy,
   CircuitState,
@@ -143,7 +143,14 @@ export class TargetState {
         }),
       );
     }
-    this.breaker = circuitBreaker(handleWhen(isBreakerFailure), {
+    // A half-open probe that was aborted (hedge lost, caller left) proved nothing; cockatiel would
+    // count an unhandled error as a successful probe and close the breaker, so it counts as a failure.
+    const isFailure = (error: unknown): boolean =>
+      isBreakerFailure(error) ||
+      (this.breaker.state === CircuitState.HalfOpen &&
+        ProviderError.isInstance(error) &&
+        error.kind === 'aborted');
+    this.breaker = circuitBreaker(handleWhen(isFailure), {
       breaker: new AnyOfBreaker(breakers),
       halfOpenAfter: new ClockHalfOpenBackoff(
         deps.clock,

@@ -78,7 +78,7 @@ export type RouteOperation = 'chat' | 'chat_stream' | 'embeddings';
 
 /**
  * How one attempt ended.
- * - `success`: it answered (for streams: its first chunk arrived and the stream committed to it).
+ * - `success`: it answered (for streams: its first token arrived and the stream committed to it).
  * - `error`: it failed; `error` and `next` say how and what the router did about it.
  * - `cancelled`: the router aborted it because another attempt won the hedge race.
  * - `aborted`: the caller's signal fired.
@@ -123,9 +123,9 @@ export interface AttemptEvent {
   outcome: AttemptOutcome;
   /** Epoch ms (router clock) when the attempt started. */
   startedAt: number;
-  /** Ms from start to answer, first chunk, or failure. */
+  /** Ms from start to answer, first token (streams), or failure. */
   latencyMs: number;
-  /** Ms to the first chunk, for a stream that produced one. */
+  /** Ms to the first token, for a stream that produced one. */
   ttftMs?: number | undefined;
   /** Present when outcome is `error`. */
   error?: AttemptError | undefined;
