@@ -52,9 +52,8 @@ export interface StreamRouteResult {
 interface Operation<T> {
   readonly name: RouteOperation;
   readonly latencyMetric: 'ttft' | 'latency';
+  /** Must stop all upstream work when `signal` aborts (the Provider contract guarantees it). */
   call(state: TargetState, signal: AbortSignal): Promise<T>;
-  /** Releases a value that arrived after another attempt won. */
-  discard(value: T): void;
 }
 
 interface StreamStart {
@@ -151,7 +150,6 @@ export class Router {
       latencyMetric: 'latency',
       call: (state, signal) =>
         state.provider.chat({ ...request, model: state.info.model }, this.#callOptions(signal, options)),
-      discard: () => {},
     };
     const { won, ctx } = await this.#execute(request.model, op, options);
     won.release();
@@ -182,17 +180,13 @@ export class Router {
           if (isTokenChunk(next.value)) return { iterator, buffered, done: false };
         }
       },
-      discard: (value) => {
-        value.iterator.return?.().catch(() => {
-          // The upstream of a losing stream is also aborted through its signal; nothing to report.
-        });
-      },
     };
     const { won, ctx } = await this.#execute(request.model, op, options);
     const { state, controller, startedAt } = won;
     const caller = options.signal;
     const onAbort = (): void => controller.abort(caller?.reason);
     caller?.addEventListener('abort', onAbort, { once: true });
+    if (caller?.aborted) onAbort();
     const ttftMs = won.latencyMs;
     const stream = new CommittedStream(
       won.value.buffered,
@@ -240,7 +234,6 @@ export class Router {
           { ...request, model: state.info.model },
           this.#callOptions(signal, options),
         ),
-      discard: () => {},
     };
     const { won, ctx } = await this.#execute(request.model, op, options);
     won.release();
@@ -582,8 +575,7 @@ export class Router {
               if (op.latencyMetric === 'ttft') state.ttft.add(latencyMs);
               else state.latency.add(latencyMs);
               if (settled || !running.has(no)) {
-                // Lost the race (or the caller left) but answered anyway: close it.
-                op.discard(value);
+                // Lost the race (or the caller left) but answered anyway: aborting closes its upstream.
                 controller.abort();
                 release();
                 return;
