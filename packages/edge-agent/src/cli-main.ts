@@ -4,7 +4,7 @@ import { type Env, type LoadedConfig, loadConfigFile, parseConfig } from './conf
 import { maskConfig } from './config-mask';
 import { defaultConfigDocument } from './default-config';
 import { AgentError } from './errors';
-import { createGateway, type Gateway } from './gateway';
+import type { Gateway } from './gateway';
 
 /** Where the CLI writes and what it reads; injectable so the CLI can be driven in-process. */
 export interface CliIo {
@@ -23,6 +23,7 @@ Commands:
   validate <file>       check a config file; exit code 1 with each bad field named
   print-config [--config <file>] [--json]
                         print the effective config, secrets masked
+  hash-key [<key>]      print the hash to put in security.keys[].hash (no key: generate one)
   help                  show this text
 
 Environment: PORT (default 8080), HOST, REDIS_URL, LOG_LEVEL, LLM_EDGE_DEV_KEY,
@@ -71,6 +72,8 @@ export async function runCli(
         return await validate(rest, io);
       case 'print-config':
         return await printConfig(rest, io);
+      case 'hash-key':
+        return await hashKey(rest, io);
       case undefined:
       case 'help':
       case '--help':
@@ -130,6 +133,21 @@ async function printConfig(args: readonly string[], io: CliIo): Promise<number> 
   return 0;
 }
 
+async function hashKey(args: readonly string[], io: CliIo): Promise<number> {
+  const { positionals } = parse(args, {});
+  if (positionals.length > 1) throw new AgentError('LLM_EDGE_CLI_USAGE', 'hash-key takes at most one key');
+  const given = positionals[0];
+  const { generateApiKey, hashApiKey } = await import('@llm-edge/security');
+  if (given === undefined) {
+    const generated = generateApiKey();
+    io.stdout(`key:  ${generated.key}`);
+    io.stdout(`hash: ${generated.hash}`);
+    return 0;
+  }
+  io.stdout(hashApiKey(given));
+  return 0;
+}
+
 async function start(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, {
     config: { type: 'string', short: 'c' },
@@ -149,6 +167,8 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
   if (values.host !== undefined) loaded.config.server.host = values.host as string;
   for (const notice of loaded.notices) io.stderr(`llm-edge: note: ${notice}`);
 
+  // Loaded here so that validate, print-config and hash-key start without the whole runtime.
+  const { createGateway } = await import('./gateway');
   const gateway: Gateway = createGateway(loaded.config, { env: io.env, source: loaded.source });
   await gateway.start();
   io.stdout(`llm-edge listening on ${gateway.url} (config: ${loaded.source})`);

@@ -158,7 +158,7 @@ const routingSchema = z
 const keySchema = z
   .strictObject({
     name: nonEmpty(),
-    /** Hash of the key as printed by `llm-edge hash-key` (the plain key is never stored). */
+    /** `sha256:<hex>` of the key, as printed by `llm-edge hash-key` (the key itself is never stored). */
     hash: nonEmpty().optional(),
     /** Plain key, typically `${MY_GATEWAY_KEY}`; hashed at load and then forgotten. */
     key: nonEmpty().optional(),
@@ -170,9 +170,16 @@ const keySchema = z
     budgetPeriod: z.enum(['day', 'month', 'total']).optional(),
     disabled: bool().optional(),
   })
-  .refine((k) => (k.hash === undefined) !== (k.key === undefined), {
-    message: 'set exactly one of `hash` or `key`',
-    path: ['hash'],
+  .superRefine((k, ctx) => {
+    if (k.hash === undefined && k.key === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['key'],
+        message: 'required: set `hash` or `key` (a `${VAR}` whose variable is unset counts as absent)',
+      });
+    } else if (k.hash !== undefined && k.key !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['hash'], message: 'set only one of `hash` or `key`' });
+    }
   });
 
 const piiModeSchema = z.enum(PII_MODES);

@@ -126,10 +126,14 @@ describe('parseConfig', () => {
   });
 
   it('requires exactly one of hash or key on a gateway key', () => {
-    const issues = issuesOf(() => parseConfig({ ...minimal, security: { keys: [{ name: 'k' }] } }, {}));
-    expect(issues).toEqual([
-      { path: 'security.keys[0].hash', message: 'set exactly one of `hash` or `key`' },
-    ]);
+    const missing = issuesOf(() =>
+      parseConfig({ ...minimal, security: { keys: [{ name: 'k', key: '${UNSET}' }] } }, {}),
+    );
+    expect(missing).toEqual([expect.objectContaining({ path: 'security.keys[0].key' })]);
+    const both = issuesOf(() =>
+      parseConfig({ ...minimal, security: { keys: [{ name: 'k', key: 'abc', hash: 'sha256:00' }] } }, {}),
+    );
+    expect(both).toEqual([{ path: 'security.keys[0].hash', message: 'set only one of `hash` or `key`' }]);
   });
 
   it('reports YAML syntax errors with the file name', () => {

@@ -15,6 +15,7 @@ import { Router } from '@llm-edge/routing';
 import {
   type ApiKeyEntry,
   ApiKeyStore,
+  countTextTokens,
   generateApiKey,
   hashApiKey,
   PiiScanner,
@@ -26,6 +27,7 @@ import {
 import { type Simulator, startSimulator } from '@llm-edge/simulator';
 import { type Env, type GatewayConfigInput, isValidatedConfig, parseConfig } from './config-loader';
 import type { GatewayConfig } from './config-schema';
+import { mapGatewayError } from './error-mapping';
 import { AgentError } from './errors';
 import { Pipeline } from './pipeline';
 import { createProviderFromConfig, type GatewayProvider } from './provider-factory';
@@ -156,6 +158,8 @@ export function createGateway(
   };
 
   async function start(): Promise<void> {
+    // The tokenizer loads its tables on first use; do it now rather than in the first request.
+    countTextTokens('llm-edge');
     const simulator = usesInProcessSimulator(resolved)
       ? await startSimulator({
           port: resolved.simulator.port,
@@ -321,6 +325,7 @@ export function createGateway(
       shutdownDeadlineMs: server.shutdownDeadlineMs,
       trustProxy: server.trustProxy,
       exposeMetrics: resolved.telemetry.metrics,
+      mapError: mapGatewayError,
       ...(server.tls ? { tls: { cert: server.tls.cert, key: server.tls.key } } : {}),
     });
     const url = await proxy.listen({ port: server.port, host: server.host });

@@ -1,12 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { TEST_CLI } from './global-setup';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The built CLI entry; tests run after `pnpm build` (turbo runs build before test). */
-export const CLI = join(here, '..', 'dist', 'cli.js');
+/** The CLI built from the current sources by the global setup. */
+export const CLI = TEST_CLI;
 
 /** A free TCP port on 127.0.0.1 (closed again before returning). */
 export async function freePort(): Promise<number> {

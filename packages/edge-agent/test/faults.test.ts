@@ -1,0 +1,196 @@
+import { APIError as AnthropicAPIError } from '@anthropic-ai/sdk';
+import { APIError } from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { counter, latencyScenario, PROVIDER_KEY, stackConfig, startStack, type TestStack } from './stack';
+
+const FIRST_BYTE_MS = 400;
+
+describe('upstream faults from the simulator', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack({
+      sim: { timeScale: 1, scenario: latencyScenario() },
+      config: (simUrl) => {
+        const base = stackConfig(simUrl, {
+          // No cooldown or open breaker carried from one test to the next; no whole-route retry passes.
+          routing: {
+            retry: { maxRetries: 0 },
+            cooldown: { defaultMs: 1, maxMs: 1 },
+            breaker: { consecutiveFailures: 100 },
+          },
+          cache: { enabled: false },
+        });
+        const timeouts = { connectMs: 1_000, firstByteMs: FIRST_BYTE_MS, idleMs: FIRST_BYTE_MS };
+        for (const provider of Object.values(base.providers ?? {})) Object.assign(provider, { timeouts });
+        return base;
+      },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  beforeEach(() => {
+    stack.sim.reset();
+  });
+
+  it('503 on the first target: the alias fails over to the next one', async () => {
+    stack.sim.setScenario(
+      latencyScenario({}, { faults: [{ kind: 'unavailable', match: { model: 'gpt-4o-mini' }, count: 1 }] }),
+    );
+    const before = await stack.metrics();
+    const { data, response } = await stack.openai.chat.completions
+      .create({ model: 'resilient', messages: [{ role: 'user', content: 'fail over on 503' }] })
+      .withResponse();
+    expect(response.headers.get('x-llm-edge-target')).toBe('haiku');
+    expect(data.choices[0]?.message.content).toEqual(expect.any(String));
+    const log = stack.sim.requestLog();
+    expect(log.map((e) => [e.model, e.status])).toEqual([
+      ['gpt-4o-mini', 503],
+      ['claude-haiku-4-5', 200],
+    ]);
+    const after = await stack.metrics();
+    const outcome = { target: 'gpt-mini', outcome: 'error:overloaded' };
+    expect(counter(after, 'llm_edge_upstream_attempts_total', outcome)).toBe(
+      counter(before, 'llm_edge_upstream_attempts_total', outcome) + 1,
+    );
+    expect(
+      counter(after, 'llm_edge_upstream_attempts_total', { target: 'haiku', outcome: 'success' }),
+    ).toBeGreaterThan(
+      counter(before, 'llm_edge_upstream_attempts_total', { target: 'haiku', outcome: 'success' }),
+    );
+  });
+
+  it('a hanging first target times out after its first-byte budget and the next one answers', async () => {
+    stack.sim.setScenario(
+      latencyScenario({}, { faults: [{ kind: 'hang', match: { model: 'gpt-4o-mini' }, count: 1 }] }),
+    );
+    const started = performance.now();
+    const { response } = await stack.openai.chat.completions
+      .create({ model: 'resilient', messages: [{ role: 'user', content: 'fail over on hang' }] })
+      .withResponse();
+    const elapsed = performance.now() - started;
+    expect(response.headers.get('x-llm-edge-target')).toBe('haiku');
+    // Bounded by the configured budget (first-byte timeout) plus the fallback, not by the hang.
+    expect(elapsed).toBeGreaterThanOrEqual(FIRST_BYTE_MS);
+    expect(elapsed).toBeLessThan(FIRST_BYTE_MS * 10);
+    const [hung, served] = stack.sim.requestLog();
+    expect(hung).toMatchObject({ model: 'gpt-4o-mini', fault: 'hang' });
+    expect(served).toMatchObject({ model: 'claude-haiku-4-5', status: 200 });
+    const metrics = await stack.metrics();
+    expect(
+      counter(metrics, 'llm_edge_upstream_attempts_total', { target: 'gpt-mini', outcome: 'error:timeout' }),
+    ).toBe(1);
+  });
+
+  it('a hanging first target on a stream: the Anthropic client still gets a full stream from the next target', async () => {
+    stack.sim.setScenario(
+      latencyScenario({}, { faults: [{ kind: 'hang', match: { model: 'gpt-4o-mini' }, count: 1 }] }),
+    );
+    const final = await stack.anthropic.messages
+      .stream({
+        model: 'resilient',
+        max_tokens: 1024,
+        messages: [{ role: 'user', content: 'stream fail over on hang' }],
+      })
+      .finalMessage();
+    expect(final.stop_reason).toBe('end_turn');
+    expect(stack.sim.requestLog().map((e) => e.model)).toEqual(['gpt-4o-mini', 'claude-haiku-4-5']);
+  });
+
+  it('every target failing: a 5xx by the last upstream failure, in each client shape, counted', async () => {
+    stack.sim.setScenario(
+      latencyScenario(
+        {},
+        {
+          faults: [
+            { kind: 'unavailable', match: { model: 'gpt-4o-mini' } },
+            { kind: 'server_error', match: { model: 'claude-haiku-4-5' } },
+          ],
+        },
+      ),
+    );
+    const error = await stack.openai.chat.completions
+      .create({ model: 'resilient', messages: [{ role: 'user', content: 'all fail' }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBeGreaterThanOrEqual(502);
+    expect(JSON.stringify((error as APIError).error)).not.toContain(PROVIDER_KEY);
+    const anthropicError = await stack.anthropic.messages
+      .create({ model: 'resilient', max_tokens: 16, messages: [{ role: 'user', content: 'all fail' }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(anthropicError).toBeInstanceOf(AnthropicAPIError);
+    expect((anthropicError as AnthropicAPIError).error).toMatchObject({
+      type: 'error',
+      error: { type: expect.any(String) },
+    });
+    const metrics = await stack.metrics();
+    expect(
+      counter(metrics, 'llm_edge_requests_total', {
+        route: 'chat.completions',
+        status: String((error as APIError).status),
+      }),
+    ).toBeGreaterThan(0);
+  });
+
+  it('mid-stream disconnect: the OpenAI client gets a clean error, not a hang, and the gateway goes on', async () => {
+    stack.sim.setScenario(
+      latencyScenario(
+        {},
+        { faults: [{ kind: 'disconnect', match: { model: 'gpt-4o-mini' }, afterChunks: 3, count: 1 }] },
+      ),
+    );
+    const stream = await stack.openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'cut me off' }],
+    });
+    let received = 0;
+    const failure = await (async () => {
+      for await (const chunk of stream) if (chunk.choices[0]?.delta.content) received++;
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(received).toBeGreaterThan(0);
+    expect(failure).toBeInstanceOf(APIError);
+    expect(String((failure as Error).message)).not.toContain(PROVIDER_KEY);
+
+    const metrics = await stack.metrics();
+    expect(
+      counter(metrics, 'llm_edge_upstream_attempts_total', { target: 'gpt-mini' }) -
+        counter(metrics, 'llm_edge_upstream_attempts_total', { target: 'gpt-mini', outcome: 'success' }),
+    ).toBeGreaterThan(0);
+
+    const next = await stack.openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'still alive' }],
+    });
+    expect(next.choices[0]?.message.content).toEqual(expect.any(String));
+  });
+
+  it('mid-stream disconnect: the Anthropic client gets an error event', async () => {
+    stack.sim.setScenario(
+      latencyScenario(
+        {},
+        { faults: [{ kind: 'disconnect', match: { model: 'claude-haiku-4-5' }, afterChunks: 3, count: 1 }] },
+      ),
+    );
+    const stream = stack.anthropic.messages.stream({
+      model: 'claude-haiku-4-5',
+      max_tokens: 128,
+      messages: [{ role: 'user', content: 'cut me off too' }],
+    });
+    const failure = await stream.finalMessage().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect(stack.sim.requestLog()[0]?.outcome).toBe('fault:disconnect');
+  });
+});
