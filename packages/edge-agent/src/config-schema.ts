@@ -249,8 +249,6 @@ export const configSchema = z
         l2: bool().default(true),
         ttlSeconds: int(1).default(3_600),
         routes: z.array(z.enum(ROUTES)).default([...ROUTES]),
-        /** Identical concurrent requests share one upstream call. */
-        coalesce: bool().default(true),
       })
       .prefault({}),
     security: z
@@ -296,9 +294,8 @@ export const configSchema = z
     telemetry: z
       .strictObject({
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** Serve `GET /metrics` and collect process metrics. Spans go to whatever OpenTelemetry SDK the process registered. */
         metrics: bool().default(true),
-        /** Service name on spans; spans go to whatever OpenTelemetry provider the process registered. */
-        serviceName: nonEmpty().default('llm-edge'),
       })
       .prefault({}),
   })

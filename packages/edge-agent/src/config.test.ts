@@ -40,7 +40,11 @@ describe('parseConfig', () => {
     expect(parseConfig(minimal, {}).config.server).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(parseConfig(minimal, { PORT: '9123' }).config.server.port).toBe(9123);
     const cfg = parseConfig(minimal, {}).config;
-    expect(cfg.cache).toMatchObject({ enabled: true, ttlSeconds: 3600, coalesce: true });
+    expect(cfg.cache).toMatchObject({
+      enabled: true,
+      ttlSeconds: 3600,
+      routes: ['chat', 'messages', 'embeddings'],
+    });
     expect(cfg.security.pii.mode).toBe('redact');
     expect(cfg.redis.url).toBeUndefined();
   });

@@ -76,6 +76,8 @@ export interface PipelineDeps {
 /** The admitted state of one request, carried from the security stages to accounting. */
 interface Admitted<T> {
   request: T;
+  /** `gen_ai.provider.name` of the route's first target, resolved once per request. */
+  genAiProvider: string;
   key: ApiKeyRecord | undefined;
   subject: RateLimitSubject;
   reservation: RateLimitReservation;
@@ -87,6 +89,12 @@ const HIT_SOURCES: ReadonlySet<CacheSource> = new Set(['l1', 'l2']);
 
 function cacheStatus(source: CacheSource): CacheStatus {
   return HIT_SOURCES.has(source) ? 'HIT' : 'MISS';
+}
+
+/** The body size the client declared, so validation need not serialise the parsed body again. */
+function bodySize(ctx: Ctx): { bodyBytes?: number } {
+  const declared = Number(headerValue(ctx.headers['content-length']));
+  return Number.isSafeInteger(declared) && declared >= 0 ? { bodyBytes: declared } : {};
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
@@ -103,6 +111,8 @@ export class Pipeline {
   readonly #deps: PipelineDeps;
   readonly #cachedRoutes: ReadonlySet<RouteName>;
   readonly #ttlMs: number;
+  /** Target of each recent stream load by cache key, for callers that joined it (coalesced). */
+  readonly #streamTargets = new Map<string, TargetInfo>();
 
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
@@ -160,7 +170,7 @@ export class Pipeline {
     const cache = this.#cacheFor(ctx, route);
     if (stream) {
       const includeUsage = anthropic ? true : request.stream_options?.include_usage === true;
-      const { chunks, target, source } = await this.#openStream(ctx, request, cache);
+      const { chunks, target, source } = await this.#openStream(ctx, request, admitted.genAiProvider, cache);
       this.#annotateTarget(ctx, target, source);
       const events = anthropic
         ? this.#anthropicEvents(ctx, chunks, anthropic, target, source, admitted)
@@ -168,7 +178,7 @@ export class Pipeline {
       return { kind: 'sse', events, done: !anthropic };
     }
 
-    const { response, target, source } = await this.#complete(ctx, request, cache);
+    const { response, target, source } = await this.#complete(ctx, request, admitted.genAiProvider, cache);
     this.#annotateTarget(ctx, target, source);
     this.#account(ctx, admitted, target, response.usage, source);
     if (anthropic) {
@@ -184,7 +194,14 @@ export class Pipeline {
     const cache = this.#cacheFor(ctx, 'embeddings');
     const parent = ctx.traceContext;
     const call = async (signal: AbortSignal) => {
-      const span = this.#inferenceSpan('embeddings', request.model, false, undefined, parent);
+      const span = this.#inferenceSpan(
+        'embeddings',
+        admitted.genAiProvider,
+        request.model,
+        false,
+        undefined,
+        parent,
+      );
       try {
         const result = await ctx.upstream.track(
           this.#deps.router.embeddings(request, this.#callOptions(signal, span)),
@@ -270,12 +287,13 @@ export class Pipeline {
     let span = this.#stage('validate', parent);
     let request: ChatRequest;
     let estimate: number;
+    let genAiProvider: string;
     try {
-      const validated = guard.validator.validateChat(body);
+      const validated = guard.validator.validateChat(body, bodySize(ctx));
       request = validated.request;
       estimate = validated.tokens.totalTokens;
       ctx.annotate({ model: request.model });
-      this.#resolve(request.model);
+      genAiProvider = this.#resolve(request.model);
       if (auth.key) guard.keys?.authorizeModel(auth.key, request.model);
     } catch (error) {
       span.fail(error);
@@ -301,7 +319,7 @@ export class Pipeline {
     }
 
     const reservation = await this.#limit(ctx, auth, estimate);
-    return { request, key: auth.key, subject: auth.subject, reservation };
+    return { request, genAiProvider, key: auth.key, subject: auth.subject, reservation };
   }
 
   async #admitEmbeddings(
@@ -314,12 +332,13 @@ export class Pipeline {
     let span = this.#stage('validate', parent);
     let request: EmbeddingsRequest;
     let estimate: number;
+    let genAiProvider: string;
     try {
-      const validated = guard.validator.validateEmbeddings(body);
+      const validated = guard.validator.validateEmbeddings(body, bodySize(ctx));
       request = validated.request;
       estimate = validated.tokens;
       ctx.annotate({ model: request.model });
-      this.#resolve(request.model);
+      genAiProvider = this.#resolve(request.model);
       if (auth.key) guard.keys?.authorizeModel(auth.key, request.model);
     } catch (error) {
       span.fail(error);
@@ -343,7 +362,7 @@ export class Pipeline {
       span.end();
     }
     const reservation = await this.#limit(ctx, auth, estimate);
-    return { request, key: auth.key, subject: auth.subject, reservation };
+    return { request, genAiProvider, key: auth.key, subject: auth.subject, reservation };
   }
 
   /** Budget check, then the requests and tokens limits; sets the rate-limit headers. */
@@ -375,13 +394,18 @@ export class Pipeline {
     }
   }
 
-  #resolve(model: string): void {
-    if (this.#deps.router.resolve(model) === undefined) {
+  /** Checks the model has a route; returns the GenAI provider name of its first target. */
+  #resolve(model: string): string {
+    const route = this.#deps.router.resolve(model);
+    if (route === undefined) {
       throw new RoutingError(
         'LLM_EDGE_NO_ROUTE',
         `The model "${model}" does not exist or is not served by this gateway.`,
       );
     }
+    const first = route.targets[0];
+    if (first === undefined) return 'unknown';
+    return genAiProviderName(this.#deps.providerKinds.get(first.provider) ?? first.provider, first.provider);
   }
 
   #piiMode(route: RouteName): PiiMode {
@@ -424,17 +448,15 @@ export class Pipeline {
 
   #inferenceSpan(
     operation: 'chat' | 'embeddings',
+    provider: string,
     model: string,
     stream: boolean,
     request: ChatRequest | undefined,
     parent: Context,
   ): InferenceSpan {
-    const route = this.#deps.router.resolve(model);
-    const first = route?.targets[0];
-    const kind = first ? (this.#deps.providerKinds.get(first.provider) ?? first.provider) : 'unknown';
     return this.#deps.tracing.startInferenceSpan({
       operation,
-      provider: genAiProviderName(kind, first?.provider ?? kind),
+      provider,
       model,
       stream,
       parent,
@@ -456,11 +478,12 @@ export class Pipeline {
   async #complete(
     ctx: Ctx,
     request: ChatRequest,
+    provider: string,
     cache: Cache | undefined,
   ): Promise<{ response: ChatResponse; target: TargetInfo; source: CacheSource | undefined }> {
     const parent = ctx.traceContext;
     const call = async (signal: AbortSignal): Promise<CachedChat> => {
-      const span = this.#inferenceSpan('chat', request.model, false, request, parent);
+      const span = this.#inferenceSpan('chat', provider, request.model, false, request, parent);
       try {
         const result = await ctx.upstream.track(
           this.#deps.router.chat(request, this.#callOptions(signal, span)),
@@ -512,17 +535,20 @@ export class Pipeline {
   async #openStream(
     ctx: Ctx,
     request: ChatRequest,
+    provider: string,
     cache: Cache | undefined,
   ): Promise<{ chunks: AsyncIterable<ChatChunk>; target: TargetInfo; source: CacheSource | undefined }> {
     const parent = ctx.traceContext;
     let target: TargetInfo | undefined;
+    const key = cache ? this.#deps.cacheKey(request, { namespace: 'chat' }) : undefined;
     const open = async (signal: AbortSignal): Promise<AsyncIterable<ChatChunk>> => {
-      const span = this.#inferenceSpan('chat', request.model, true, request, parent);
+      const span = this.#inferenceSpan('chat', provider, request.model, true, request, parent);
       try {
         const result = await ctx.upstream.track(
           this.#deps.router.chatStream(request, this.#callOptions(signal, span)),
         );
         target = result.target;
+        if (key !== undefined) this.#rememberStreamTarget(key, result.target);
         span.setAttributes({
           'llm_edge.target': result.target.id,
           'llm_edge.attempts': result.attempts.length,
@@ -537,19 +563,18 @@ export class Pipeline {
         span.end();
       }
     };
-    if (cache === undefined) {
+    if (cache === undefined || key === undefined) {
       const chunks = await open(ctx.signal);
       return { chunks: ctx.upstream.iterate(chunks), target: target!, source: undefined };
     }
     const span = this.#stage('cache', parent);
-    const key = this.#deps.cacheKey(request, { namespace: 'chat' });
     const started = performance.now();
     let cachedTarget: TargetInfo | undefined;
     try {
       const result = await cache.getOrSetStream<ChatChunk>(key, ({ signal }) => open(signal), {
         signal: ctx.signal,
         ttlMs: this.#ttlMs,
-        shouldCache: (chunks) => assembleChatResponse(chunks) !== undefined,
+        shouldCache: (chunks) => chunks.some((c) => c.choices.some((choice) => choice.finish_reason != null)),
         toCached: (chunks): CachedChat | undefined => {
           const response = assembleChatResponse(chunks);
           return response && target ? { v: 1, r: response, t: target } : undefined;
@@ -562,7 +587,10 @@ export class Pipeline {
       });
       span.setAttributes({ 'llm_edge.cache.source': result.source });
       if (result.source === 'coalesced') ctx.upstream.add(performance.now() - started);
-      const served = target ?? cachedTarget ?? { id: 'unknown', provider: 'unknown', model: request.model };
+      // A caller that joined another's live stream learns the target from that caller's load.
+      const served = target ??
+        cachedTarget ??
+        this.#streamTargets.get(key) ?? { id: 'unknown', provider: 'unknown', model: request.model };
       const chunks = HIT_SOURCES.has(result.source) ? result.stream : ctx.upstream.iterate(result.stream);
       return { chunks, target: served, source: result.source };
     } catch (error) {
@@ -571,6 +599,13 @@ export class Pipeline {
     } finally {
       span.end();
     }
+  }
+
+  #rememberStreamTarget(key: string, target: TargetInfo): void {
+    // Bounded: entries only serve callers joining a stream while it is live.
+    if (this.#streamTargets.size >= 1_024)
+      this.#streamTargets.delete(this.#streamTargets.keys().next().value!);
+    this.#streamTargets.set(key, target);
   }
 
   // ---- responding and accounting ---------------------------------------------------------------

@@ -8,6 +8,7 @@ import {
   type ProviderTimeouts,
 } from '@llm-edge/providers';
 import type { ProviderConfig } from './config-schema';
+import { AgentError } from './errors';
 
 /** A provider the gateway can close on shutdown (adapters own keep-alive connection pools). */
 export type GatewayProvider = Provider & { close?: () => Promise<void> };
@@ -73,7 +74,8 @@ export function createProviderFromConfig(
       });
     case 'simulator': {
       const base = config.url ?? simulatorUrl;
-      if (base === undefined) throw new Error(`provider "${name}": no simulator URL`);
+      if (base === undefined)
+        throw new AgentError('LLM_EDGE_GATEWAY_STATE', `provider "${name}": no simulator URL`);
       const apiKey = config.apiKey ?? SIMULATOR_KEY;
       if (config.api === 'anthropic') return createAnthropicProvider({ ...common, apiKey, baseURL: base });
       if (config.api === 'gemini') return createGeminiProvider({ ...common, apiKey, baseURL: base });

@@ -76,6 +76,32 @@ describe('llm-edge CLI', () => {
     expect(usage.code).toBe(2);
   });
 
+  it('validate: the example config of examples/edge-agent is valid', async () => {
+    const example = join(
+      import.meta.dirname,
+      '..',
+      '..',
+      '..',
+      'examples',
+      'edge-agent',
+      'llm-edge.config.yaml',
+    );
+    const ok = await run(['validate', example], {
+      OPENAI_API_KEY: 'sk-openai-abcdefghijklmnopqrstuvwxyz',
+      LLM_EDGE_API_KEY: 'gw-0123456789abcdef',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    });
+    expect(ok.out).toMatch(/^ok: .*: 1 providers, 3 targets, 2 aliases/m);
+    expect(ok.code).toBe(0);
+    const noKeys = await run(['validate', example], {
+      OPENAI_API_KEY: '',
+      ANTHROPIC_API_KEY: '',
+      GEMINI_API_KEY: '',
+    });
+    expect(noKeys.code).toBe(1);
+    expect(noKeys.out).toContain('security.keys[0].key');
+  });
+
   it('print-config masks provider and gateway keys', async () => {
     const env = {
       TEST_OPENAI_KEY: 'sk-openai-abcdefghijklmnopqrstuvwxyz',

@@ -246,18 +246,18 @@ describe('official SDKs through the gateway to the simulator', () => {
     expect(stack.sim.requestLog()).toHaveLength(1);
 
     const streamMessages = [{ role: 'user' as const, content: 'coalesce my stream' }];
-    const texts = await Promise.all(
+    const results = await Promise.all(
       Array.from({ length: 4 }, async () => {
-        const stream = await stack.openai.chat.completions.create({
-          model: 'gpt-4o',
-          messages: streamMessages,
-          stream: true,
-        });
+        const { data: stream, response } = await stack.openai.chat.completions
+          .create({ model: 'gpt-4o', messages: streamMessages, stream: true })
+          .withResponse();
         let text = '';
         for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-        return text;
+        return { text, target: response.headers.get('x-llm-edge-target') };
       }),
     );
+    const texts = results.map((r) => r.text);
+    expect(results.map((r) => r.target)).toEqual(['gpt', 'gpt', 'gpt', 'gpt']);
     expect(new Set(texts).size).toBe(1);
     expect(stack.sim.requestLog()).toHaveLength(2);
   });
