@@ -523,6 +523,12 @@ export class Pipeline {
       });
       if (entry.source === 'coalesced') ctx.upstream.add(performance.now() - started);
       span.setAttributes({ 'llm_edge.cache.source': entry.source });
+      if (!isCachedChat(entry.value)) {
+        // Not an entry this gateway wrote (another version, or a foreign writer under the prefix).
+        this.#deps.metrics.recordError({ code: 'LLM_EDGE_CACHE_ENTRY_UNREADABLE' });
+        const value = await call(ctx.signal);
+        return { response: value.r, target: value.t, source: 'loader' };
+      }
       return { response: entry.value.r, target: entry.value.t, source: entry.source };
     } catch (error) {
       span.fail(error);
