@@ -41,16 +41,21 @@ async function load(url, servers) {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  const exited = once(child, 'exit');
+  const output = once(child.stdout, 'data');
   // The load tool warms up for 1 s first; CPU is sampled around the measured window only.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const before = await Promise.all(servers.map((s) => s.cpu()));
-  const [line] = await once(child.stdout, 'data');
+  const [line] = await output;
   const after = await Promise.all(servers.map((s) => s.cpu()));
-  await once(child, 'exit').catch(() => {});
+  await exited;
   const result = JSON.parse(String(line));
   return { ...result, cpuSeconds: after.map((a, i) => a - before[i]) };
 }
 
+const floor = await startServer('./http-floor.mjs');
+const floorRun = await load(`${floor.url}/v1/chat/completions`, [floor]);
+floor.child.kill();
 const sim = await startServer('./sim-server.mjs');
 const direct = await load(`${sim.url}/v1/chat/completions`, [sim]);
 const gateway = await startServer('./minimal-gateway.mjs', [sim.url]);
@@ -64,6 +69,7 @@ sim.child.kill();
 const perCpu = (requests, cpuSeconds) => Math.round(requests / cpuSeconds);
 const n = (x) => Math.round(x).toLocaleString('en-US');
 const simPerCpu = perCpu(direct.requests, direct.cpuSeconds[0]);
+const floorPerCpu = perCpu(floorRun.requests, floorRun.cpuSeconds[0]);
 const proxyPerCpu = perCpu(viaProxy.requests, viaProxy.cpuSeconds[1]);
 const gatewayPerCpu = perCpu(viaGateway.requests, viaGateway.cpuSeconds[1]);
 console.log(
@@ -71,6 +77,9 @@ console.log(
 );
 console.log(
   `simulator alone:        ${n(direct.rps)} req/s (p50 ${direct.p50} ms, p99 ${direct.p99} ms, errors ${direct.errors}), ${n(simPerCpu)} req per CPU-second`,
+);
+console.log(
+  `node:http floor:        ${n(floorRun.rps)} req/s (p50 ${floorRun.p50} ms, p99 ${floorRun.p99} ms), ${n(floorPerCpu)} req per CPU-second; simulator at ${Math.round((100 * simPerCpu) / floorPerCpu)} % of it`,
 );
 console.log(
   `minimal gateway->sim:   ${n(viaGateway.rps)} req/s (p50 ${viaGateway.p50} ms, p99 ${viaGateway.p99} ms, errors ${viaGateway.errors}), gateway ${n(gatewayPerCpu)} req per CPU-second`,

@@ -231,3 +231,41 @@ describe('Anthropic messages', () => {
     expect(after.type).toBe('message');
   });
 });
+
+describe('Anthropic bad requests', () => {
+  it('answers malformed JSON and wrong types with 400 invalid_request_error', async () => {
+    const post = (body: string) =>
+      fetch(`${sim.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body,
+      });
+    const malformed = await post('{"model": ');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error' },
+      request_id: expect.stringMatching(/^req_/),
+    });
+    const wrongType = await post(
+      JSON.stringify({
+        model: 'claude-haiku-4-5',
+        max_tokens: 'ten',
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    );
+    expect(wrongType.status).toBe(400);
+    const body = (await wrongType.json()) as { error: { message: string } };
+    expect(body.error.message).toMatch(/^max_tokens: /);
+    const badRole = await post(
+      JSON.stringify({
+        model: 'claude-haiku-4-5',
+        max_tokens: 5,
+        messages: [{ role: 'system', content: 'x' }],
+      }),
+    );
+    expect(((await badRole.json()) as { error: { message: string } }).error.message).toMatch(
+      /^messages\.0\.role: /,
+    );
+  });
+});

@@ -91,6 +91,7 @@ describe('control API', () => {
       'llm_edge_sim_requests_total{provider="openai",model="gpt-4o-mini",status="200",outcome="completed"} 1',
     );
     expect(metrics).toContain('llm_edge_sim_request_duration_seconds_bucket');
+    expect(metrics).toContain('llm_edge_sim_in_flight{model="gpt-4o-mini"} 0');
     expect(metrics).toContain(
       'llm_edge_sim_tokens_total{provider="openai",model="gpt-4o",type="completion"}',
     );

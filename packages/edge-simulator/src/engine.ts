@@ -112,7 +112,7 @@ export class Engine {
   scenario: Scenario;
   /** Handler failures; each was answered with a bare 500. */
   internalErrors = 0;
-  readonly metrics = new SimulatorMetrics();
+  readonly metrics: SimulatorMetrics;
   private readonly replies = new ReplyBook();
   private readonly rateLimiter = new RateLimiter();
   private readonly faultCounters = new Map<FaultRule, FaultCounter>();
@@ -131,6 +131,7 @@ export class Engine {
     scenario: Scenario,
   ) {
     this.scenario = scenario;
+    this.metrics = new SimulatorMetrics(() => this.gates);
     this.modelSets = buildModelSets(scenario);
     this.faultRandom = createRandom(settings.seed ^ 0x5eed);
     this.latencyRandom = createRandom(settings.seed ^ 0x1a7e);
@@ -236,7 +237,7 @@ export class Engine {
     stats.byOutcome[outcome] = (stats.byOutcome[outcome] ?? 0) + 1;
     const status = String(entry.status);
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
-    this.metrics.requests.inc({ provider: entry.provider, model: entry.model, status, outcome });
+    this.metrics.request(entry.provider, entry.model, status, outcome);
     this.metrics.duration.observe(
       { provider: entry.provider, model: entry.model },
       (entry.endedAt - entry.startedAt) / 1000,
@@ -471,11 +472,8 @@ export class Engine {
     modelStats.requests++;
     modelStats.promptTokens += promptTokens;
     modelStats.completionTokens += completionTokens;
-    this.metrics.tokens.inc({ provider: entry.provider, model: entry.model, type: 'prompt' }, promptTokens);
-    this.metrics.tokens.inc(
-      { provider: entry.provider, model: entry.model, type: 'completion' },
-      completionTokens,
-    );
+    this.metrics.tokens(entry.provider, entry.model, 'prompt', promptTokens);
+    this.metrics.tokens(entry.provider, entry.model, 'completion', completionTokens);
   }
 
   /** Generates `count` answers for a request (scripted reply first, then the content mode). */
@@ -523,12 +521,10 @@ export class Engine {
     if (!gate.tryAcquire()) {
       let cancel: (() => void) | undefined;
       const off = exchange.onClose(() => cancel?.());
-      this.metrics.queued.inc({ model });
       const admitted = await gate.acquire((c) => {
         cancel = c;
       });
       off();
-      this.metrics.queued.dec({ model });
       if (!admitted) {
         if (exchange.gone) {
           this.finish(exchange, 'client_closed');
@@ -548,7 +544,6 @@ export class Engine {
         return;
       }
     }
-    this.metrics.inFlight.inc({ model });
     try {
       this.recordUsage(exchange, promptTokens, completionTokens);
       const response = plan();
@@ -572,7 +567,6 @@ export class Engine {
       }
     } finally {
       gate.release();
-      this.metrics.inFlight.dec({ model });
     }
   }
 
