@@ -6,7 +6,8 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
+    // Both builds write into dist/ at once; the build script empties it first instead.
+    clean: false,
     target: 'node22',
   },
   {
