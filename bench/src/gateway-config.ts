@@ -1,0 +1,44 @@
+// The gateway configurations the suite measures (written as JSON files for `llm-edge start`).
+
+/** Which features a scenario turns on. */
+export interface GatewayFeatures {
+  /** The upstream's base URL. */
+  upstreamUrl: string;
+  /** `simulator`: the simulator's OpenAI surface; `openai-compatible`: any server at `<url>/v1`. */
+  upstreamType: 'simulator' | 'openai-compatible';
+  cache?: boolean;
+  /** Redis URL for the L2 cache and the shared rate limits. */
+  redisUrl?: string;
+  redisPrefix?: string;
+  /** Gateway key (plain) required on every request, with a requests-per-minute limit. */
+  apiKey?: string;
+  pii?: 'redact' | 'off';
+  /** Requests-per-minute limit per client IP (a limit that is checked on every request). */
+  anonymousRpm?: number;
+}
+
+/** The model every scenario calls (served by the simulator; ignored by the bare server). */
+export const MODEL = 'gpt-4o-mini';
+
+/** A gateway config document for `features`. */
+export function gatewayConfig(f: GatewayFeatures): Record<string, unknown> {
+  const provider =
+    f.upstreamType === 'simulator'
+      ? { type: 'simulator', api: 'openai', url: f.upstreamUrl, apiKey: 'sk-bench-upstream' }
+      : { type: 'openai-compatible', baseURL: `${f.upstreamUrl}/v1`, apiKey: 'sk-bench-upstream' };
+  return {
+    server: { host: '127.0.0.1' },
+    providers: { upstream: provider },
+    targets: [{ id: 'mini', provider: 'upstream', model: MODEL }],
+    routing: { retry: { maxRetries: 0 } },
+    ...(f.redisUrl ? { redis: { url: f.redisUrl, keyPrefix: f.redisPrefix ?? 'llm-edge-bench:' } } : {}),
+    cache: { enabled: f.cache === true, l2: f.redisUrl !== undefined },
+    security: {
+      auth: f.apiKey !== undefined,
+      keys: f.apiKey ? [{ name: 'bench', key: f.apiKey, rpm: 1_000_000_000, tpm: 1_000_000_000 }] : [],
+      ...(f.anonymousRpm ? { anonymous: { rpm: f.anonymousRpm } } : {}),
+      pii: { mode: f.pii ?? 'off' },
+    },
+    telemetry: { logLevel: 'info', metrics: true },
+  };
+}

@@ -1,0 +1,691 @@
+// The gateway benchmark suite: every figure measured side by side (direct to the upstream vs
+// through the gateway) in the same run, each configuration several times. Writes one JSON file
+// per section into results/ and prints a summary; `report.ts` turns results/ into RESULTS.md.
+//
+//   node src/run.ts                      # default run (bounded, a few minutes)
+//   BENCH_ONLY=soak BENCH_SOAK_REQUESTS=1000000 node src/run.ts
+//
+// Knobs (environment): BENCH_ONLY (comma-separated sections), BENCH_DURATION_S (per measured
+// closed-loop run, default 4), BENCH_RUNS (default 2), BENCH_SOAK_REQUESTS (default 100000),
+// BENCH_HOLD_STREAMS (default 1000), BENCH_WORKERS (multi-process workers, default one per core),
+// REDIS_URL (default redis://127.0.0.1:6379).
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+import { fixed, mb, ratio, rps, signed } from './format.ts';
+import { type GatewayFeatures, gatewayConfig, MODEL } from './gateway-config.ts';
+import type { LoadSpec } from './load.ts';
+import { bucketPercentile, scrapeOverhead } from './overhead-metric.ts';
+import {
+  freePort,
+  holdStreams,
+  RssSampler,
+  type Running,
+  runLoad,
+  startGateway,
+  startUpstream,
+} from './processes.ts';
+import { aggregateProfile, type CpuProfileNode, compare, type LatencySummary } from './stats.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const RESULTS_DIR = join(here, '..', 'results');
+const env = process.env;
+const DURATION_S = Number(env.BENCH_DURATION_S ?? 4);
+const RUNS = Number(env.BENCH_RUNS ?? 2);
+const SOAK_REQUESTS = Number(env.BENCH_SOAK_REQUESTS ?? 100_000);
+const HOLD_STREAMS = Number(env.BENCH_HOLD_STREAMS ?? 1000);
+const WORKERS = Number(env.BENCH_WORKERS ?? availableParallelism());
+const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const WARMUP_S = 1;
+const SECTIONS = [
+  'nonstream',
+  'open',
+  'stream',
+  'cache',
+  'anthropic',
+  'security',
+  'redis',
+  'cluster',
+  'streams',
+  'profile',
+  'soak',
+] as const;
+type Section = (typeof SECTIONS)[number];
+const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+for (const name of only ?? []) {
+  if (!(SECTIONS as readonly string[]).includes(name)) {
+    throw new Error(`BENCH_ONLY: unknown section "${name}" (known: ${SECTIONS.join(', ')})`);
+  }
+}
+const wanted = (s: Section) => only === undefined || only.has(s);
+
+const work = mkdtempSync(join(tmpdir(), 'llm-edge-bench-'));
+mkdirSync(RESULTS_DIR, { recursive: true });
+
+const JSON_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-client' };
+const PROMPT = 'Write two sentences about the sea.';
+const chatBody = (extra: Record<string, unknown> = {}, content = PROMPT) =>
+  JSON.stringify({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function meta(section: Section) {
+  return {
+    section,
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    loadavg: loadavg().map((l) => Number(l.toFixed(2))),
+    command: only ? `BENCH_ONLY=${[...only].join(',')} ${commandLine()}` : commandLine(),
+    durationS: DURATION_S,
+    runs: RUNS,
+  };
+}
+
+function commandLine(): string {
+  const knobs = [
+    'BENCH_DURATION_S',
+    'BENCH_RUNS',
+    'BENCH_SOAK_REQUESTS',
+    'BENCH_HOLD_STREAMS',
+    'BENCH_WORKERS',
+  ]
+    .filter((k) => env[k] !== undefined)
+    .map((k) => `${k}=${env[k]}`);
+  return [...knobs, 'pnpm bench:gateway'].join(' ');
+}
+
+function save(section: Section, data: unknown): void {
+  const file = join(RESULTS_DIR, `${section}.json`);
+  writeFileSync(file, `${JSON.stringify({ meta: meta(section), data }, null, 2)}\n`);
+  log(`  → ${file}`);
+}
+
+async function writeConfig(name: string, features: GatewayFeatures): Promise<string> {
+  const file = join(work, `${name}.json`);
+  writeFileSync(file, JSON.stringify(gatewayConfig(features), null, 2));
+  return file;
+}
+
+async function launch(
+  name: string,
+  features: GatewayFeatures,
+  extra: { workers?: number; cpuProfDir?: string } = {},
+) {
+  const configFile = await writeConfig(name, features);
+  return startGateway({ configFile, port: await freePort(), ...extra });
+}
+
+/** Figures of one closed-loop or open-loop run, as the load process reports them. */
+interface LoadResult {
+  requests: number;
+  non2xx: number;
+  errors: number;
+  durationS: number;
+  rps: number;
+  latency: LatencySummary;
+}
+
+interface SideResult extends LoadResult {
+  peakRssBytes?: number;
+  cpuUsPerRequest?: number;
+  reportedOverheadMs?: { p50: number; p99: number };
+}
+
+interface Target {
+  url: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+type Shape =
+  | { mode: 'closed'; connections: number; idReplacement?: boolean }
+  | { mode: 'open'; rate: number; connections: number };
+
+function loadSpec(target: Target, shape: Shape, durationS: number, warmupS: number): LoadSpec {
+  return shape.mode === 'closed'
+    ? {
+        ...target,
+        mode: 'closed',
+        connections: shape.connections,
+        durationS,
+        warmupS,
+        ...(shape.idReplacement ? { idReplacement: true } : {}),
+      }
+    : { ...target, mode: 'open', rate: shape.rate, connections: shape.connections, durationS, warmupS };
+}
+
+/** Runs one side; for the gateway also samples its RSS, CPU time and its own overhead metric. */
+async function measureSide(
+  target: Target,
+  shape: Shape,
+  durationS: number,
+  gateway?: { running: Running & { url: string }; route: string },
+): Promise<SideResult> {
+  // Warm-up in its own process run, so that CPU time below covers only the measured requests.
+  await runLoad<LoadResult>(loadSpec(target, shape, WARMUP_S, 0));
+  if (gateway === undefined) return runLoad<LoadResult>(loadSpec(target, shape, durationS, 0));
+  const sampler = new RssSampler(gateway.running.pid);
+  const before = await scrapeOverhead(gateway.running.url, gateway.route);
+  const cpu0 = sampler.cpu();
+  sampler.start();
+  const result = await runLoad<LoadResult>(loadSpec(target, shape, durationS, 0));
+  const peak = sampler.stop();
+  const cpu1 = sampler.cpu();
+  const after = await scrapeOverhead(gateway.running.url, gateway.route);
+  const served = result.requests + result.non2xx;
+  return {
+    ...result,
+    peakRssBytes: peak,
+    cpuUsPerRequest: served > 0 ? ((cpu1 - cpu0) * 1e6) / served : Number.NaN,
+    reportedOverheadMs: {
+      p50: bucketPercentile(before, after, 50),
+      p99: bucketPercentile(before, after, 99),
+    },
+  };
+}
+
+/** A direct run and a gateway run next to each other, `RUNS` times (order alternating). */
+async function pairs(
+  label: string,
+  direct: Target,
+  via: Target,
+  gateway: Running & { url: string },
+  route: string,
+  shape: Shape,
+  durationS = DURATION_S,
+) {
+  const runs = [];
+  for (let run = 1; run <= RUNS; run++) {
+    let d: SideResult;
+    let g: SideResult;
+    if (run % 2 === 1) {
+      d = await measureSide(direct, shape, durationS);
+      g = await measureSide(via, shape, durationS, { running: gateway, route });
+    } else {
+      g = await measureSide(via, shape, durationS, { running: gateway, route });
+      d = await measureSide(direct, shape, durationS);
+    }
+    const comparison = compare(d, g);
+    runs.push({ run, direct: d, gateway: g, comparison });
+    log(
+      `  ${label} run ${run}: direct ${rps(d.rps)} rps p50 ${fixed(d.latency.p50, 3)} p99 ${fixed(d.latency.p99, 3)} | ` +
+        `gateway ${rps(g.rps)} rps p50 ${fixed(g.latency.p50, 3)} p99 ${fixed(g.latency.p99, 3)} | ` +
+        `ratio ${ratio(comparison.rpsRatio)} added p50 ${signed(comparison.addedP50, 3)} p99 ${signed(comparison.addedP99, 3)} ms | ` +
+        `rss ${mb(g.peakRssBytes)} MB, ${fixed(g.cpuUsPerRequest, 0)} µs CPU/req` +
+        (d.non2xx + g.non2xx + d.errors + g.errors > 0
+          ? ` | NON-2XX/ERRORS ${d.non2xx}/${d.errors} ${g.non2xx}/${g.errors}`
+          : ''),
+    );
+  }
+  return runs;
+}
+
+const upstreams: Running[] = [];
+async function upstream(spec: Parameters<typeof startUpstream>[0]) {
+  const u = await startUpstream(spec);
+  upstreams.push(u);
+  return u;
+}
+
+const chatPath = '/v1/chat/completions';
+const target = (url: string, body = chatBody(), headers: Record<string, string> = JSON_HEADERS): Target => ({
+  url,
+  path: chatPath,
+  headers,
+  body,
+});
+
+async function sectionNonStream(sim: { url: string }, bareUrl: string) {
+  const out: Record<string, unknown>[] = [];
+  for (const [upstreamName, url, type] of [
+    ['simulator', sim.url, 'simulator'],
+    ['bare node:http', bareUrl, 'openai-compatible'],
+  ] as const) {
+    const gw = await launch(`nonstream-${type}`, { upstreamUrl: url, upstreamType: type });
+    try {
+      for (const connections of [1, 16, 64]) {
+        const runs = await pairs(
+          `non-stream ${upstreamName} c=${connections}`,
+          target(url),
+          target(gw.url),
+          gw,
+          'chat.completions',
+          { mode: 'closed', connections },
+        );
+        out.push({ upstream: upstreamName, connections, runs });
+      }
+    } finally {
+      await gw.stop();
+    }
+  }
+  save('nonstream', out);
+}
+
+async function sectionOpen(sim: { url: string }) {
+  const gw = await launch('open', { upstreamUrl: sim.url, upstreamType: 'simulator' });
+  try {
+    const rate = Number(env.BENCH_OPEN_RATE ?? 1000);
+    const runs = await pairs(
+      `open loop ${rate}/s`,
+      target(sim.url),
+      target(gw.url),
+      gw,
+      'chat.completions',
+      { mode: 'open', rate, connections: 64 },
+      Math.max(10, DURATION_S * 2),
+    );
+    save('open', { rate, runs });
+  } finally {
+    await gw.stop();
+  }
+}
+
+interface StreamResult {
+  streams: number;
+  errors: number;
+  eventsPerStream: number;
+  arrivalsPerStream: number;
+  ttfb: LatencySummary;
+  gap: LatencySummary;
+  streamDuration: LatencySummary;
+}
+
+async function sectionStream() {
+  const gapMs = 20;
+  const tokens = 20;
+  const paced = await upstream({ kind: 'sim-paced', tokens, gapMs });
+  const gw = await launch('stream', { upstreamUrl: paced.url, upstreamType: 'simulator' });
+  try {
+    const concurrency = 16;
+    const durationS = Math.max(8, DURATION_S * 2);
+    const body = chatBody({ stream: true });
+    const runs = [];
+    for (let run = 1; run <= RUNS; run++) {
+      const spec = (url: string): LoadSpec => ({
+        ...target(url, body),
+        mode: 'stream',
+        concurrency,
+        durationS,
+        warmupS: 1,
+      });
+      const sampler = new RssSampler(gw.pid);
+      const d = await runLoad<StreamResult>(spec(paced.url));
+      sampler.start();
+      const g = await runLoad<StreamResult>(spec(gw.url));
+      const peak = sampler.stop();
+      const added = {
+        p50: g.ttfb.p50 - d.ttfb.p50,
+        p90: g.ttfb.p90 - d.ttfb.p90,
+        p99: g.ttfb.p99 - d.ttfb.p99,
+      };
+      runs.push({ run, direct: d, gateway: { ...g, peakRssBytes: peak }, addedTtfb: added });
+      log(
+        `  stream run ${run}: ttfb direct p50 ${fixed(d.ttfb.p50, 3)} p99 ${fixed(d.ttfb.p99, 3)} | gateway p50 ${fixed(g.ttfb.p50, 3)} p99 ${fixed(g.ttfb.p99, 3)} | ` +
+          `added p50 ${signed(added.p50, 3)} p99 ${signed(added.p99, 3)} ms | arrivals/stream ${fixed(d.arrivalsPerStream, 1)} vs ${fixed(g.arrivalsPerStream, 1)} | ` +
+          `gap p50 ${fixed(d.gap.p50, 1)} vs ${fixed(g.gap.p50, 1)} ms | duration p50 ${fixed(d.streamDuration.p50, 0)} vs ${fixed(g.streamDuration.p50, 0)} ms` +
+          (d.errors + g.errors > 0 ? ` | ERRORS ${d.errors}/${g.errors}` : ''),
+      );
+    }
+    save('stream', { gapMs, tokens, concurrency, durationS, runs });
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function sectionCache(sim: { url: string }) {
+  const gw = await launch('cache', { upstreamUrl: sim.url, upstreamType: 'simulator', cache: true });
+  try {
+    const body = chatBody();
+    const first = await fetch(`${gw.url}${chatPath}`, { method: 'POST', headers: JSON_HEADERS, body });
+    await first.arrayBuffer();
+    const hit = await fetch(`${gw.url}${chatPath}`, { method: 'POST', headers: JSON_HEADERS, body });
+    const bytes = Buffer.from(await hit.arrayBuffer());
+    if (hit.headers.get('x-llm-edge-cache') !== 'HIT')
+      throw new Error('cache scenario: second request was not a HIT');
+    const bodyFile = join(work, 'cached-response.json');
+    writeFileSync(bodyFile, bytes);
+    const bare = await upstream({ kind: 'bare', bodyFile });
+    const out = [];
+    for (const connections of [1, 64]) {
+      const runs = await pairs(
+        `cache hit c=${connections}`,
+        target(bare.url, body),
+        target(gw.url, body),
+        gw,
+        'chat.completions',
+        {
+          mode: 'closed',
+          connections,
+        },
+      );
+      out.push({ connections, runs });
+    }
+    save('cache', { responseBytes: bytes.byteLength, results: out });
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function sectionAnthropic(sim: { url: string }) {
+  const gw = await launch('anthropic', { upstreamUrl: sim.url, upstreamType: 'simulator' });
+  try {
+    const anthropicTarget: Target = {
+      url: gw.url,
+      path: '/v1/messages',
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': 'sk-bench-client',
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({ model: MODEL, max_tokens: 256, messages: [{ role: 'user', content: PROMPT }] }),
+    };
+    const out = [];
+    for (const connections of [1, 64]) {
+      const runs = await pairs(
+        `anthropic→openai c=${connections}`,
+        target(sim.url),
+        anthropicTarget,
+        gw,
+        'messages',
+        {
+          mode: 'closed',
+          connections,
+        },
+      );
+      out.push({ connections, runs });
+    }
+    save('anthropic', out);
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function sectionSecurity(sim: { url: string }) {
+  const apiKey = 'sk-bench-gateway-key-0123456789abcdef';
+  const gw = await launch('security', {
+    upstreamUrl: sim.url,
+    upstreamType: 'simulator',
+    apiKey,
+    pii: 'redact',
+  });
+  try {
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
+    const body = chatBody(
+      {},
+      'My email is jane.doe@example.com and my phone is +1 415 555 0132; card 4111 1111 1111 1111. Write two sentences about the sea.',
+    );
+    const out = [];
+    for (const connections of [1, 64]) {
+      const runs = await pairs(
+        `auth+limit+pii c=${connections}`,
+        target(sim.url, body, headers),
+        target(gw.url, body, headers),
+        gw,
+        'chat.completions',
+        { mode: 'closed', connections },
+      );
+      out.push({ connections, runs });
+    }
+    save('security', out);
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function deleteRedisKeys(prefix: string): Promise<number> {
+  const client = createClient({ url: REDIS_URL });
+  await client.connect();
+  let deleted = 0;
+  try {
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+      if (keys.length > 0) deleted += await client.del(keys);
+    }
+  } finally {
+    await client.quit();
+  }
+  return deleted;
+}
+
+async function sectionRedis(sim: { url: string }) {
+  const prefix = `llm-edge-bench:${process.pid}:${Date.now()}:`;
+  const gw = await launch('redis', {
+    upstreamUrl: sim.url,
+    upstreamType: 'simulator',
+    cache: true,
+    redisUrl: REDIS_URL,
+    redisPrefix: prefix,
+    anonymousRpm: 1_000_000_000,
+  });
+  try {
+    // Every request distinct: each one misses L1 and L2, goes upstream and is written to both.
+    const body = chatBody({}, `${PROMPT} [<id>]`);
+    const out = [];
+    for (const connections of [1, 64]) {
+      const runs = await pairs(
+        `redis l2 c=${connections}`,
+        target(sim.url, body),
+        target(gw.url, body),
+        gw,
+        'chat.completions',
+        { mode: 'closed', connections, idReplacement: true },
+      );
+      out.push({ connections, runs });
+    }
+    save('redis', { prefix: 'llm-edge-bench:<pid>:<time>:', results: out });
+  } finally {
+    await gw.stop();
+    log(`  redis: deleted ${await deleteRedisKeys(prefix)} keys under the run's prefix`);
+  }
+}
+
+async function sectionCluster(sim: { url: string }) {
+  const prefix = `llm-edge-bench:${process.pid}:${Date.now()}:cluster:`;
+  const features: GatewayFeatures = {
+    upstreamUrl: sim.url,
+    upstreamType: 'simulator',
+    redisUrl: REDIS_URL,
+    redisPrefix: prefix,
+  };
+  const gw = await launch('cluster', features, { workers: WORKERS });
+  const out = [];
+  try {
+    for (const connections of [1, 16, 64]) {
+      const runs = await pairs(
+        `${WORKERS} workers c=${connections}`,
+        target(sim.url),
+        target(gw.url),
+        gw,
+        'chat.completions',
+        {
+          mode: 'closed',
+          connections,
+        },
+      );
+      out.push({ connections, runs });
+    }
+  } finally {
+    await gw.stop();
+    await deleteRedisKeys(prefix);
+  }
+  save('cluster', { workers: WORKERS, results: out });
+}
+
+async function sectionStreams() {
+  // Streams that stay open long enough to count them all: 100 chunks, 200 ms apart.
+  const paced = await upstream({ kind: 'sim-paced', tokens: 100, gapMs: 200 });
+  const gw = await launch('streams', { upstreamUrl: paced.url, upstreamType: 'simulator' });
+  try {
+    const body = chatBody({ stream: true });
+    // A few streams first, so the idle figure is of a warmed-up process.
+    await runLoad({
+      ...target(gw.url, chatBody({ stream: true })),
+      mode: 'stream',
+      concurrency: 4,
+      durationS: 1,
+      warmupS: 0,
+    });
+    const sampler = new RssSampler(gw.pid);
+    const idle = sampler.now();
+    sampler.start(50);
+    const held = await holdStreams({ ...target(gw.url, body), mode: 'hold', count: HOLD_STREAMS });
+    await new Promise((r) => setTimeout(r, 2000));
+    const withOpen = sampler.now();
+    await held.release();
+    await new Promise((r) => setTimeout(r, 2000));
+    const peak = sampler.stop();
+    const after = sampler.now();
+    const data = {
+      streams: HOLD_STREAMS,
+      ...held.ready,
+      idleRssBytes: idle,
+      openRssBytes: withOpen,
+      peakRssBytes: peak,
+      afterRssBytes: after,
+    };
+    log(
+      `  ${held.ready.open} open streams (${held.ready.failed} failed): RSS idle ${mb(idle)} MB, open ${mb(withOpen)} MB, peak ${mb(peak)} MB, after ${mb(after)} MB`,
+    );
+    save('streams', data);
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function sectionProfile(sim: { url: string }) {
+  const dir = join(work, 'cpu-profile');
+  mkdirSync(dir, { recursive: true });
+  const gw = await launch(
+    'profile',
+    { upstreamUrl: sim.url, upstreamType: 'simulator' },
+    { cpuProfDir: dir },
+  );
+  const connections = 16;
+  let result: LoadResult;
+  try {
+    await runLoad<LoadResult>(loadSpec(target(gw.url), { mode: 'closed', connections }, 2, 0));
+    result = await runLoad<LoadResult>(
+      loadSpec(target(gw.url), { mode: 'closed', connections }, Math.max(10, DURATION_S * 2), 0),
+    );
+  } finally {
+    await gw.stop();
+  }
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error('no CPU profile was written');
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: CpuProfileNode[] };
+  writeFileSync(join(RESULTS_DIR, 'gateway.cpuprofile'), JSON.stringify(profile));
+  const aggregated = aggregateProfile(profile.nodes, 30);
+  log(
+    `  profile: ${aggregated.samples} samples under ${rps(result.rps)} rps; top: ${aggregated.frames
+      .slice(0, 5)
+      .map((f) => `${f.name} ${f.selfPercent.toFixed(1)}%`)
+      .join(', ')}`,
+  );
+  save('profile', { connections, rps: result.rps, ...aggregated });
+}
+
+async function sectionSoak(sim: { url: string }) {
+  const gw = await launch('soak', { upstreamUrl: sim.url, upstreamType: 'simulator' });
+  try {
+    const connections = 64;
+    const warm = Math.max(20_000, Math.round(SOAK_REQUESTS * 0.02));
+    const spec = (amount: number): LoadSpec => ({
+      ...target(gw.url),
+      mode: 'closed',
+      connections,
+      durationS: 0,
+      warmupS: 0,
+      amount,
+      latencies: false,
+    });
+    await runLoad<LoadResult>(spec(warm));
+    await new Promise((r) => setTimeout(r, 2000));
+    const sampler = new RssSampler(gw.pid);
+    const before = sampler.now();
+    sampler.start(1000, true);
+    const result = await runLoad<LoadResult>(spec(SOAK_REQUESTS));
+    const peak = sampler.stop();
+    const after = sampler.now();
+    await new Promise((r) => setTimeout(r, 5000));
+    const settled = sampler.now();
+    const series = sampler.series.map((s) => ({
+      t: Number(s.t.toFixed(1)),
+      rssMB: Number((s.rss / 1e6).toFixed(1)),
+    }));
+    const data = {
+      requests: SOAK_REQUESTS,
+      warmupRequests: warm,
+      connections,
+      served: result.requests,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      rps: result.rps,
+      durationS: result.durationS,
+      beforeRssBytes: before,
+      afterRssBytes: after,
+      settledRssBytes: settled,
+      peakRssBytes: peak,
+      series,
+    };
+    log(
+      `  soak ${SOAK_REQUESTS} requests at ${rps(result.rps)} rps: RSS before ${mb(before)} MB, after ${mb(after)} MB, settled ${mb(settled)} MB, peak ${mb(peak)} MB`,
+    );
+    save('soak', data);
+  } finally {
+    await gw.stop();
+  }
+}
+
+const startedAt = Date.now();
+log(
+  `llm-edge gateway bench: node ${process.version}, ${availableParallelism()} CPUs, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+try {
+  const sim = await upstream({ kind: 'sim', tokens: 32 });
+  // The bare baseline answers with a simulator response, byte for byte.
+  const sample = await fetch(`${sim.url}${chatPath}`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: chatBody(),
+  });
+  const sampleFile = join(work, 'sim-response.json');
+  writeFileSync(sampleFile, Buffer.from(await sample.arrayBuffer()));
+  const bare = await upstream({ kind: 'bare', bodyFile: sampleFile });
+
+  const steps: [Section, () => Promise<void>][] = [
+    ['nonstream', () => sectionNonStream(sim, bare.url)],
+    ['open', () => sectionOpen(sim)],
+    ['stream', () => sectionStream()],
+    ['cache', () => sectionCache(sim)],
+    ['anthropic', () => sectionAnthropic(sim)],
+    ['security', () => sectionSecurity(sim)],
+    ['redis', () => sectionRedis(sim)],
+    ['cluster', () => sectionCluster(sim)],
+    ['streams', () => sectionStreams()],
+    ['profile', () => sectionProfile(sim)],
+    ['soak', () => sectionSoak(sim)],
+  ];
+  for (const [name, step] of steps) {
+    if (!wanted(name)) continue;
+    log(
+      `[${name}] load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    await step();
+  }
+} finally {
+  await Promise.all(upstreams.map((u) => u.stop()));
+  rmSync(work, { recursive: true, force: true });
+}
+log(
+  `done in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; write RESULTS.md with: pnpm --filter @llm-edge/bench report`,
+);

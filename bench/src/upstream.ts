@@ -1,0 +1,72 @@
+// An upstream for the suite, run as its own process so that its CPU and memory are not the
+// gateway's: `node src/upstream.ts <json spec>`. Prints one JSON line `{ "url": ... }` when
+// listening, then serves until SIGTERM.
+//
+// Kinds:
+// - `sim`: @llm-edge/simulator with timeScale 0 (no latency) and fixed-length replies;
+// - `sim-paced`: the simulator streaming a fixed number of chunks at a fixed gap (timeScale 1,
+//   a profile with no time to first token and `gapMs` between chunks);
+// - `bare`: a bare node:http server answering every request with the same bytes (`bodyFile`),
+//   the fastest fixed-response server Node can be, as a baseline.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startSimulator } from '@llm-edge/simulator';
+
+/** What to start. */
+export type UpstreamSpec =
+  | { kind: 'sim'; tokens: number }
+  | { kind: 'sim-paced'; tokens: number; gapMs: number }
+  | { kind: 'bare'; bodyFile: string };
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as UpstreamSpec;
+
+let url: string;
+let close: () => Promise<void>;
+if (spec.kind === 'bare') {
+  const body = readFileSync(spec.bodyFile);
+  const length = String(body.byteLength);
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': length });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+} else {
+  const paced = spec.kind === 'sim-paced';
+  const profile = {
+    ttftMs: { p50: 0, p99: 0 },
+    itlMs: { p50: paced ? spec.gapMs : 0, p99: paced ? spec.gapMs : 0 },
+  };
+  const sim = await startSimulator({
+    seed: 1,
+    timeScale: paced ? 1 : 0,
+    // The request log is a debugging aid; keep it from holding bodies under load.
+    requestLogLimit: 0,
+    scenario: {
+      content: { mode: 'lorem', length: { min: spec.tokens, max: spec.tokens } },
+      defaultProfile: profile,
+      profiles: { 'gpt-4o-mini': profile },
+    },
+  });
+  url = sim.url;
+  close = () => sim.close();
+}
+
+process.stdout.write(`${JSON.stringify({ url, pid: process.pid })}\n`);
+const stop = () => {
+  close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
