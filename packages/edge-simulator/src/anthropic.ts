@@ -369,7 +369,15 @@ export async function handleMessages(engine: Engine, exchange: Exchange): Promis
       }),
     );
     frames.push(sse('message_stop', { type: 'message_stop' }));
-    return { kind: 'stream', contentType: 'text/event-stream; charset=utf-8', frames };
+    return {
+      kind: 'stream',
+      contentType: 'text/event-stream; charset=utf-8',
+      frames,
+      errorFrame: (error) => {
+        const body = anthropicFormat.errorBody(error, exchange.entry.id) as Record<string, unknown>;
+        return `event: error\ndata: ${JSON.stringify({ type: 'error', error: body['error'] })}\n\n`;
+      },
+    };
   };
   await engine.serveGeneration(exchange, anthropicFormat, promptTokens, [g], plan);
 }

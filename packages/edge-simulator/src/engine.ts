@@ -57,7 +57,14 @@ export interface StreamFrame {
 /** What a surface wants sent for a generation request. */
 export type ResponsePlan =
   | { kind: 'json'; status: number; body: string; headers?: Record<string, string> }
-  | { kind: 'stream'; contentType: string; frames: StreamFrame[]; headers?: Record<string, string> };
+  | {
+      kind: 'stream';
+      contentType: string;
+      frames: StreamFrame[];
+      headers?: Record<string, string>;
+      /** The surface's in-stream error event (for the `stream_error` fault); `first` = nothing written yet. */
+      errorFrame: (error: WireError, first: boolean) => string;
+    };
 
 /** Counters kept per model. */
 export interface ModelStats {
@@ -401,7 +408,12 @@ export class Engine {
    * Returns true when the fault ended the exchange.
    */
   async applyEarlyFault(exchange: Exchange, format: WireFormat, fault: FaultRule): Promise<boolean> {
-    const defaultStatus = STATUS_FOR_FAULT[fault.kind];
+    // A stream_error on a non-stream request can only be an error status.
+    const defaultStatus =
+      STATUS_FOR_FAULT[fault.kind] ??
+      (fault.kind === 'stream_error' && !exchange.entry.stream
+        ? streamErrorStatus(exchange.provider)
+        : undefined);
     exchange.entry.fault = fault.kind;
     if (defaultStatus !== undefined) {
       const status = fault.status ?? defaultStatus;
@@ -650,6 +662,7 @@ export class Engine {
     let content = 0;
     let gap = 0;
     let malformedDone = false;
+    let written = 0;
     for (const frame of plan.frames) {
       if (exchange.gone) break;
       let wait = 0;
@@ -664,6 +677,18 @@ export class Engine {
           exchange.cut();
           return;
         }
+        if (fault?.kind === 'stream_error' && content === faultAt) {
+          const status = fault.status ?? streamErrorStatus(exchange.provider);
+          const error: WireError = { status, message: fault.message ?? defaultFaultMessage(status) };
+          if (fault.errorType !== undefined) error.type = fault.errorType;
+          if (fault.errorCode !== undefined) error.code = fault.errorCode;
+          if (fault.param !== undefined) error.param = fault.param;
+          if (fault.errorDetails !== undefined) error.details = fault.errorDetails;
+          await exchange.write(plan.errorFrame(error, written === 0));
+          if (!exchange.gone) res.end();
+          this.finish(exchange, exchange.clientClosed ? 'client_closed' : 'fault:stream_error');
+          return;
+        }
         if (fault?.kind === 'malformed_sse' && content === faultAt && !malformedDone && frame.json) {
           malformedDone = true;
           const { before, json, after } = frame.json;
@@ -672,6 +697,7 @@ export class Engine {
         content++;
       }
       await exchange.write(frame.text);
+      written++;
     }
     if (fault?.kind === 'disconnect' && !exchange.gone) {
       this.finish(exchange, 'fault:disconnect');
@@ -685,6 +711,11 @@ export class Engine {
     res.end();
     this.finish(exchange, fault ? `fault:${fault.kind}` : 'completed');
   }
+}
+
+/** The status an in-stream error stands for: Anthropic's documented example is overloaded_error. */
+function streamErrorStatus(provider: SimulatorProvider): number {
+  return provider === 'anthropic' ? 529 : provider === 'gemini' ? 503 : 500;
 }
 
 function defaultFaultMessage(status: number): string {

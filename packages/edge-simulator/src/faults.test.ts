@@ -280,3 +280,63 @@ describe('connection faults', () => {
     await expect(stream.finalMessage()).rejects.toBeInstanceOf(Error);
   });
 });
+
+describe('in-stream error events', () => {
+  it('ends an OpenAI stream with a data: {error} payload that the SDK raises as APIError', async () => {
+    sim.setScenario({
+      faults: [{ kind: 'stream_error', afterChunks: 2, count: 1, errorType: 'server_error' }],
+    });
+    const stream = await client.chat.completions.create({ ...chat, stream: true });
+    let chunks = 0;
+    const failure = await (async () => {
+      for await (const _ of stream) chunks++;
+    })().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as InstanceType<typeof OpenAI.APIError>).type).toBe('server_error');
+    expect(chunks).toBe(2);
+    expect((await ended()).outcome).toBe('fault:stream_error');
+  });
+
+  it('sends Anthropic an event: error with overloaded_error, and a non-stream request a 529', async () => {
+    sim.setScenario({
+      faults: [{ kind: 'stream_error', match: { provider: 'anthropic' }, afterChunks: 1, count: 2 }],
+    });
+    const raw = await fetch(`${sim.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({
+        model: 'claude-haiku-4-5',
+        max_tokens: 50,
+        stream: true,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    });
+    const text = await raw.text();
+    expect(
+      text.endsWith(
+        'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
+      ),
+    ).toBe(true);
+    expect(text).not.toContain('message_stop');
+    const anthropic = new Anthropic({ baseURL: sim.url, apiKey: 'k', maxRetries: 0 });
+    await expect(
+      anthropic.messages.create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    ).rejects.toMatchObject({ status: 529 });
+  });
+
+  it('sends Gemini an error object inside the SSE stream and inside the JSON array', async () => {
+    sim.setScenario({
+      faults: [{ kind: 'stream_error', match: { provider: 'gemini' }, afterChunks: 0, count: 2 }],
+    });
+    const url = `${sim.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent`;
+    const body = JSON.stringify({ contents: [{ parts: [{ text: 'x' }] }] });
+    const sse = await (await fetch(`${url}?alt=sse&key=k`, { method: 'POST', body })).text();
+    expect(JSON.parse(sse.slice(6))).toMatchObject({ error: { code: 503, status: 'UNAVAILABLE' } });
+    const array = await (await fetch(`${url}?key=k`, { method: 'POST', body })).json();
+    expect(array).toMatchObject([{ error: { code: 503 } }]);
+  });
+});

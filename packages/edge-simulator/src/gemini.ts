@@ -355,6 +355,11 @@ async function handleGenerate(
       kind: 'stream',
       contentType: sse ? 'text/event-stream' : 'application/json; charset=UTF-8',
       frames,
+      errorFrame: (error, first) => {
+        const json = JSON.stringify(statusBody(error));
+        if (sse) return `data: ${json}\r\n\r\n`;
+        return first ? `[${json}]` : `,\r\n${json}]`;
+      },
     };
   };
   await engine.serveGeneration(exchange, format, promptTokens, generations, plan);

@@ -434,7 +434,13 @@ export async function handleChatCompletions(
       frames.push({ text: last.text, due: 'none', json: last });
     }
     frames.push({ text: 'data: [DONE]\n\n', due: 'none' });
-    return { kind: 'stream', contentType: 'text/event-stream; charset=utf-8', frames };
+    return {
+      kind: 'stream',
+      contentType: 'text/event-stream; charset=utf-8',
+      frames,
+      // openai-node raises an APIError for a data: payload with an `error` key.
+      errorFrame: (error) => `data: ${JSON.stringify(openAIFormat.errorBody(error, exchange.entry.id))}\n\n`,
+    };
   };
   await engine.serveGeneration(exchange, openAIFormat, promptTokens, generations, plan);
 }

@@ -21,6 +21,7 @@ export const FAULT_KINDS = [
   'disconnect',
   'malformed_sse',
   'trickle',
+  'stream_error',
 ] as const;
 
 /** A fault the simulator can inject (see the README's fault table). */
