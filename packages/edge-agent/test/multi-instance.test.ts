@@ -110,19 +110,26 @@ describe('two gateway processes sharing one Redis', () => {
 
   it('a requests-per-minute limit of N admits N in total across both instances', async () => {
     const outcomes: (number | 'limited')[] = [];
+    const remaining: string[] = [];
     for (let i = 0; i < RPM + 4; i++) {
       const client = clients[i % 2]!;
       try {
         const { response } = await ask(client, `limited ${i}`, LIMITED_KEY);
         outcomes.push(response.status);
+        expect(response.headers.get('x-ratelimit-limit-requests')).toBe(String(RPM));
+        expect(response.headers.get('x-ratelimit-reset-requests')).toMatch(/\d/);
+        remaining.push(response.headers.get('x-ratelimit-remaining-requests') ?? '');
       } catch (error) {
         expect(error).toBeInstanceOf(RateLimitError);
         const limited = error as RateLimitError;
         expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(limited.headers.get('x-ratelimit-remaining-requests')).toBe('0');
         expect(limited.error).toMatchObject({ type: expect.any(String) });
         outcomes.push('limited');
       }
     }
+    // One counter for both instances: remaining goes down across them.
+    expect(remaining).toEqual(Array.from({ length: RPM }, (_, i) => String(RPM - 1 - i)));
     expect(outcomes.filter((o) => o === 200)).toHaveLength(RPM);
     expect(outcomes.slice(RPM)).toEqual(['limited', 'limited', 'limited', 'limited']);
   });
