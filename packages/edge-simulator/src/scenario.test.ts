@@ -75,5 +75,13 @@ describe('scenario validation', () => {
     ).rejects.toMatchObject({
       code: 'LLM_EDGE_SIM_INVALID_SCENARIO',
     });
+    const first = await startSimulator();
+    try {
+      await expect(startSimulator({ port: first.port })).rejects.toMatchObject({
+        code: 'LLM_EDGE_SIM_LISTEN_FAILED',
+      });
+    } finally {
+      await first.close();
+    }
   });
 });
