@@ -470,7 +470,7 @@ function handleModels(engine: Engine, exchange: Exchange, id: string | undefined
   if (!engine.isKnownModel('gemini', id)) {
     engine.sendError(exchange, geminiFormat, {
       status: 404,
-      message: `models/${id} is not found for API version v1beta`,
+      message: `models/${id} is not found for API version ${exchange.pathname.split('/')[1]}`,
     });
     return;
   }
