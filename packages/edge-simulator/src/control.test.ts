@@ -202,3 +202,41 @@ describe('Azure OpenAI routes', () => {
     expect(completion.choices[0]!.message.content!.length).toBeGreaterThan(0);
   });
 });
+
+describe('robustness', () => {
+  it('logs a client that leaves in the middle of its request body as client_closed', async () => {
+    const { connect } = await import('node:net');
+    const url = new URL(sim.url);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":',
+    );
+    for (let i = 0; i < 200 && sim.requestLog().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    socket.destroy();
+    for (let i = 0; i < 200 && sim.requestLog()[0]?.outcome === 'in_progress'; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(sim.requestLog()[0]).toMatchObject({ outcome: 'client_closed', status: 0 });
+    expect(sim.stats().internalErrors).toBe(0);
+  });
+
+  it('answers an oversized body with 413 in the provider shape', async () => {
+    const small = await startSimulator({ bodyLimitBytes: 64 });
+    try {
+      const response = await fetch(`${small.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({
+          model: 'claude-haiku-4-5',
+          max_tokens: 5,
+          messages: [{ role: 'user', content: 'x'.repeat(200) }],
+        }),
+      });
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -264,11 +264,11 @@ export class Engine {
     format: WireFormat,
   ): Promise<{ ok: true; value: unknown } | { ok: false }> {
     const text = await readBody(exchange.req, this.settings.bodyLimitBytes);
+    if (text === undefined && !exchange.req.complete) return { ok: false };
     if (text === undefined) {
       this.sendError(exchange, format, {
         status: 413,
         message: 'Request body too large.',
-        type: 'request_too_large',
       });
       return { ok: false };
     }

@@ -161,9 +161,12 @@ export class Exchange {
   }
 }
 
-/** Reads the request body as text, up to `limit` bytes (undefined when over the limit). */
+/**
+ * Reads the request body as text, up to `limit` bytes. Resolves undefined when it is over the limit or
+ * the client went away before sending all of it (`req.complete` tells which).
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
@@ -177,6 +180,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string | 
       else
         resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
     });
-    req.on('error', reject);
+    // A client that disconnects mid-body is not a simulator failure: the exchange ends as client_closed.
+    req.on('error', () => resolve(undefined));
+    req.on('close', () => resolve(undefined));
   });
 }
