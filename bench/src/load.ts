@@ -38,7 +38,14 @@ export type LoadSpec =
       latencies?: boolean;
     })
   | (Target & { mode: 'open'; rate: number; durationS: number; warmupS: number; connections: number })
-  | (Target & { mode: 'stream'; concurrency: number; durationS: number; warmupS: number })
+  | (Target & {
+      mode: 'stream';
+      concurrency: number;
+      durationS: number;
+      warmupS: number;
+      /** The upstream's gap between chunks; arrivals at least half of it apart count as paced. */
+      pacedGapMs: number;
+    })
   | (Target & { mode: 'hold'; count: number });
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
@@ -206,6 +213,7 @@ async function stream(s: Extract<LoadSpec, { mode: 'stream' }>) {
   const gaps = new Samples();
   const durations = new Samples();
   let arrivals = 0;
+  let paced = 0;
   let events = 0;
   let streams = 0;
   let errors = 0;
@@ -237,7 +245,10 @@ async function stream(s: Extract<LoadSpec, { mode: 'stream' }>) {
       streams++;
       ttfb.push(first - t0);
       durations.push(last - first);
-      for (const g of localGaps) gaps.push(g);
+      for (const g of localGaps) {
+        gaps.push(g);
+        if (g >= s.pacedGapMs / 2) paced++;
+      }
       arrivals += localArrivals;
       events += localEvents;
     }
@@ -249,6 +260,7 @@ async function stream(s: Extract<LoadSpec, { mode: 'stream' }>) {
     errors,
     eventsPerStream: streams ? events / streams : 0,
     arrivalsPerStream: streams ? arrivals / streams : 0,
+    pacedArrivalsPerStream: streams ? paced / streams : 0,
     ttfb: summarize(ttfb.values()),
     gap: summarize(gaps.values()),
     streamDuration: summarize(durations.values()),

@@ -27,7 +27,7 @@ import {
   startGateway,
   startUpstream,
 } from './processes.ts';
-import { aggregateProfile, type CpuProfileNode, compare, type LatencySummary } from './stats.ts';
+import { aggregateProfile, type CpuProfile, compare, type LatencySummary, nodesAfter } from './stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = join(here, '..', 'results');
@@ -66,6 +66,18 @@ mkdirSync(RESULTS_DIR, { recursive: true });
 
 const JSON_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-client' };
 const PROMPT = 'Write two sentences about the sea.';
+const PII_PROMPT =
+  'My email is jane.doe@example.com and my phone is +1 415 555 0132; card 4111 1111 1111 1111. Write two sentences about the sea.';
+const anthropicTarget = (url: string): Target => ({
+  url,
+  path: '/v1/messages',
+  headers: {
+    'content-type': 'application/json',
+    'x-api-key': 'sk-bench-client',
+    'anthropic-version': '2023-06-01',
+  },
+  body: JSON.stringify({ model: MODEL, max_tokens: 256, messages: [{ role: 'user', content: PROMPT }] }),
+});
 const chatBody = (extra: Record<string, unknown> = {}, content = PROMPT) =>
   JSON.stringify({ model: MODEL, messages: [{ role: 'user', content }], ...extra });
 
@@ -134,6 +146,8 @@ interface LoadResult {
 interface SideResult extends LoadResult {
   peakRssBytes?: number;
   cpuUsPerRequest?: number;
+  /** CPU time of the upstream process per request served. */
+  upstreamCpuUsPerRequest?: number;
   reportedOverheadMs?: { p50: number; p99: number };
 }
 
@@ -161,29 +175,35 @@ function loadSpec(target: Target, shape: Shape, durationS: number, warmupS: numb
     : { ...target, mode: 'open', rate: shape.rate, connections: shape.connections, durationS, warmupS };
 }
 
-/** Runs one side; for the gateway also samples its RSS, CPU time and its own overhead metric. */
+/** Runs one side; for the gateway also samples its RSS and its own overhead metric. */
 async function measureSide(
   target: Target,
   shape: Shape,
   durationS: number,
+  upstreamPid: number,
   gateway?: { running: Running & { url: string }; route: string },
 ): Promise<SideResult> {
   // Warm-up in its own process run, so that CPU time below covers only the measured requests.
   await runLoad<LoadResult>(loadSpec(target, shape, WARMUP_S, 0));
-  if (gateway === undefined) return runLoad<LoadResult>(loadSpec(target, shape, durationS, 0));
-  const sampler = new RssSampler(gateway.running.pid);
-  const before = await scrapeOverhead(gateway.running.url, gateway.route);
-  const cpu0 = sampler.cpu();
-  sampler.start();
+  const upstreamCpu = new RssSampler(upstreamPid);
+  const sampler = gateway ? new RssSampler(gateway.running.pid) : undefined;
+  const before = gateway ? await scrapeOverhead(gateway.running.url, gateway.route) : undefined;
+  const cpu0 = sampler?.cpu() ?? 0;
+  const upCpu0 = upstreamCpu.cpu();
+  sampler?.start();
   const result = await runLoad<LoadResult>(loadSpec(target, shape, durationS, 0));
-  const peak = sampler.stop();
-  const cpu1 = sampler.cpu();
-  const after = await scrapeOverhead(gateway.running.url, gateway.route);
+  const peak = sampler?.stop();
+  const cpu1 = sampler?.cpu() ?? 0;
+  const upCpu1 = upstreamCpu.cpu();
   const served = result.requests + result.non2xx;
+  const perRequest = (seconds: number) => (served > 0 ? (seconds * 1e6) / served : Number.NaN);
+  const side: SideResult = { ...result, upstreamCpuUsPerRequest: perRequest(upCpu1 - upCpu0) };
+  if (gateway === undefined || before === undefined) return side;
+  const after = await scrapeOverhead(gateway.running.url, gateway.route);
   return {
-    ...result,
+    ...side,
     peakRssBytes: peak,
-    cpuUsPerRequest: served > 0 ? ((cpu1 - cpu0) * 1e6) / served : Number.NaN,
+    cpuUsPerRequest: perRequest(cpu1 - cpu0),
     reportedOverheadMs: {
       p50: bucketPercentile(before, after, 50),
       p99: bucketPercentile(before, after, 99),
@@ -199,6 +219,7 @@ async function pairs(
   gateway: Running & { url: string },
   route: string,
   shape: Shape,
+  upstreamPid: number,
   durationS = DURATION_S,
 ) {
   const runs = [];
@@ -206,11 +227,11 @@ async function pairs(
     let d: SideResult;
     let g: SideResult;
     if (run % 2 === 1) {
-      d = await measureSide(direct, shape, durationS);
-      g = await measureSide(via, shape, durationS, { running: gateway, route });
+      d = await measureSide(direct, shape, durationS, upstreamPid);
+      g = await measureSide(via, shape, durationS, upstreamPid, { running: gateway, route });
     } else {
-      g = await measureSide(via, shape, durationS, { running: gateway, route });
-      d = await measureSide(direct, shape, durationS);
+      g = await measureSide(via, shape, durationS, upstreamPid, { running: gateway, route });
+      d = await measureSide(direct, shape, durationS, upstreamPid);
     }
     const comparison = compare(d, g);
     runs.push({ run, direct: d, gateway: g, comparison });
@@ -218,7 +239,7 @@ async function pairs(
       `  ${label} run ${run}: direct ${rps(d.rps)} rps p50 ${fixed(d.latency.p50, 3)} p99 ${fixed(d.latency.p99, 3)} | ` +
         `gateway ${rps(g.rps)} rps p50 ${fixed(g.latency.p50, 3)} p99 ${fixed(g.latency.p99, 3)} | ` +
         `ratio ${ratio(comparison.rpsRatio)} added p50 ${signed(comparison.addedP50, 3)} p99 ${signed(comparison.addedP99, 3)} ms | ` +
-        `rss ${mb(g.peakRssBytes)} MB, ${fixed(g.cpuUsPerRequest, 0)} µs CPU/req` +
+        `rss ${mb(g.peakRssBytes)} MB | CPU µs/req gateway ${fixed(g.cpuUsPerRequest, 0)}, upstream ${fixed(d.upstreamCpuUsPerRequest, 0)}/${fixed(g.upstreamCpuUsPerRequest, 0)}` +
         (d.non2xx + g.non2xx + d.errors + g.errors > 0
           ? ` | NON-2XX/ERRORS ${d.non2xx}/${d.errors} ${g.non2xx}/${g.errors}`
           : ''),
@@ -227,6 +248,7 @@ async function pairs(
   return runs;
 }
 
+type Upstream = Running & { url: string };
 const upstreams: Running[] = [];
 async function upstream(spec: Parameters<typeof startUpstream>[0]) {
   const u = await startUpstream(spec);
@@ -242,12 +264,13 @@ const target = (url: string, body = chatBody(), headers: Record<string, string> 
   body,
 });
 
-async function sectionNonStream(sim: { url: string }, bareUrl: string) {
+async function sectionNonStream(sim: Upstream, bare: Upstream) {
   const out: Record<string, unknown>[] = [];
-  for (const [upstreamName, url, type] of [
-    ['simulator', sim.url, 'simulator'],
-    ['bare node:http', bareUrl, 'openai-compatible'],
+  for (const [upstreamName, up, type] of [
+    ['simulator', sim, 'simulator'],
+    ['bare node:http', bare, 'openai-compatible'],
   ] as const) {
+    const url = up.url;
     const gw = await launch(`nonstream-${type}`, { upstreamUrl: url, upstreamType: type });
     try {
       for (const connections of [1, 16, 64]) {
@@ -258,6 +281,7 @@ async function sectionNonStream(sim: { url: string }, bareUrl: string) {
           gw,
           'chat.completions',
           { mode: 'closed', connections },
+          up.pid,
         );
         out.push({ upstream: upstreamName, connections, runs });
       }
@@ -268,7 +292,7 @@ async function sectionNonStream(sim: { url: string }, bareUrl: string) {
   save('nonstream', out);
 }
 
-async function sectionOpen(sim: { url: string }) {
+async function sectionOpen(sim: Upstream) {
   const gw = await launch('open', { upstreamUrl: sim.url, upstreamType: 'simulator' });
   try {
     const rate = Number(env.BENCH_OPEN_RATE ?? 1000);
@@ -279,6 +303,7 @@ async function sectionOpen(sim: { url: string }) {
       gw,
       'chat.completions',
       { mode: 'open', rate, connections: 64 },
+      sim.pid,
       Math.max(10, DURATION_S * 2),
     );
     save('open', { rate, runs });
@@ -292,6 +317,7 @@ interface StreamResult {
   errors: number;
   eventsPerStream: number;
   arrivalsPerStream: number;
+  pacedArrivalsPerStream: number;
   ttfb: LatencySummary;
   gap: LatencySummary;
   streamDuration: LatencySummary;
@@ -314,6 +340,7 @@ async function sectionStream() {
         concurrency,
         durationS,
         warmupS: 1,
+        pacedGapMs: gapMs,
       });
       const sampler = new RssSampler(gw.pid);
       const d = await runLoad<StreamResult>(spec(paced.url));
@@ -328,7 +355,7 @@ async function sectionStream() {
       runs.push({ run, direct: d, gateway: { ...g, peakRssBytes: peak }, addedTtfb: added });
       log(
         `  stream run ${run}: ttfb direct p50 ${fixed(d.ttfb.p50, 3)} p99 ${fixed(d.ttfb.p99, 3)} | gateway p50 ${fixed(g.ttfb.p50, 3)} p99 ${fixed(g.ttfb.p99, 3)} | ` +
-          `added p50 ${signed(added.p50, 3)} p99 ${signed(added.p99, 3)} ms | arrivals/stream ${fixed(d.arrivalsPerStream, 1)} vs ${fixed(g.arrivalsPerStream, 1)} | ` +
+          `added p50 ${signed(added.p50, 3)} p99 ${signed(added.p99, 3)} ms | paced arrivals/stream ${fixed(d.pacedArrivalsPerStream, 1)} vs ${fixed(g.pacedArrivalsPerStream, 1)} | ` +
           `gap p50 ${fixed(d.gap.p50, 1)} vs ${fixed(g.gap.p50, 1)} ms | duration p50 ${fixed(d.streamDuration.p50, 0)} vs ${fixed(g.streamDuration.p50, 0)} ms` +
           (d.errors + g.errors > 0 ? ` | ERRORS ${d.errors}/${g.errors}` : ''),
       );
@@ -339,7 +366,7 @@ async function sectionStream() {
   }
 }
 
-async function sectionCache(sim: { url: string }) {
+async function sectionCache(sim: Upstream) {
   const gw = await launch('cache', { upstreamUrl: sim.url, upstreamType: 'simulator', cache: true });
   try {
     const body = chatBody();
@@ -364,6 +391,7 @@ async function sectionCache(sim: { url: string }) {
           mode: 'closed',
           connections,
         },
+        bare.pid,
       );
       out.push({ connections, runs });
     }
@@ -373,31 +401,22 @@ async function sectionCache(sim: { url: string }) {
   }
 }
 
-async function sectionAnthropic(sim: { url: string }) {
+async function sectionAnthropic(sim: Upstream) {
   const gw = await launch('anthropic', { upstreamUrl: sim.url, upstreamType: 'simulator' });
   try {
-    const anthropicTarget: Target = {
-      url: gw.url,
-      path: '/v1/messages',
-      headers: {
-        'content-type': 'application/json',
-        'x-api-key': 'sk-bench-client',
-        'anthropic-version': '2023-06-01',
-      },
-      body: JSON.stringify({ model: MODEL, max_tokens: 256, messages: [{ role: 'user', content: PROMPT }] }),
-    };
     const out = [];
     for (const connections of [1, 64]) {
       const runs = await pairs(
         `anthropic→openai c=${connections}`,
         target(sim.url),
-        anthropicTarget,
+        anthropicTarget(gw.url),
         gw,
         'messages',
         {
           mode: 'closed',
           connections,
         },
+        sim.pid,
       );
       out.push({ connections, runs });
     }
@@ -407,7 +426,7 @@ async function sectionAnthropic(sim: { url: string }) {
   }
 }
 
-async function sectionSecurity(sim: { url: string }) {
+async function sectionSecurity(sim: Upstream) {
   const apiKey = 'sk-bench-gateway-key-0123456789abcdef';
   const gw = await launch('security', {
     upstreamUrl: sim.url,
@@ -417,10 +436,8 @@ async function sectionSecurity(sim: { url: string }) {
   });
   try {
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
-    const body = chatBody(
-      {},
-      'My email is jane.doe@example.com and my phone is +1 415 555 0132; card 4111 1111 1111 1111. Write two sentences about the sea.',
-    );
+    const body = chatBody({}, PII_PROMPT);
+
     const out = [];
     for (const connections of [1, 64]) {
       const runs = await pairs(
@@ -430,6 +447,7 @@ async function sectionSecurity(sim: { url: string }) {
         gw,
         'chat.completions',
         { mode: 'closed', connections },
+        sim.pid,
       );
       out.push({ connections, runs });
     }
@@ -453,7 +471,7 @@ async function deleteRedisKeys(prefix: string): Promise<number> {
   return deleted;
 }
 
-async function sectionRedis(sim: { url: string }) {
+async function sectionRedis(sim: Upstream) {
   const prefix = `llm-edge-bench:${process.pid}:${Date.now()}:`;
   const gw = await launch('redis', {
     upstreamUrl: sim.url,
@@ -475,6 +493,7 @@ async function sectionRedis(sim: { url: string }) {
         gw,
         'chat.completions',
         { mode: 'closed', connections, idReplacement: true },
+        sim.pid,
       );
       out.push({ connections, runs });
     }
@@ -485,7 +504,7 @@ async function sectionRedis(sim: { url: string }) {
   }
 }
 
-async function sectionCluster(sim: { url: string }) {
+async function sectionCluster(sim: Upstream) {
   const prefix = `llm-edge-bench:${process.pid}:${Date.now()}:cluster:`;
   const features: GatewayFeatures = {
     upstreamUrl: sim.url,
@@ -507,6 +526,7 @@ async function sectionCluster(sim: { url: string }) {
           mode: 'closed',
           connections,
         },
+        sim.pid,
       );
       out.push({ connections, runs });
     }
@@ -527,6 +547,7 @@ async function sectionStreams() {
     await runLoad({
       ...target(gw.url, chatBody({ stream: true })),
       mode: 'stream',
+      pacedGapMs: 200,
       concurrency: 4,
       durationS: 1,
       warmupS: 0,
@@ -558,39 +579,73 @@ async function sectionStreams() {
   }
 }
 
-async function sectionProfile(sim: { url: string }) {
+/** Gateway features of the scenarios that `BENCH_PROFILE` can name (default: non-stream). */
+function profileScenario(name: string, sim: Upstream): { features: GatewayFeatures; target: Target } {
+  const base: GatewayFeatures = { upstreamUrl: sim.url, upstreamType: 'simulator' };
+  switch (name) {
+    case 'nonstream':
+      return { features: base, target: target('') };
+    case 'cache':
+      return { features: { ...base, cache: true }, target: target('') };
+    case 'security': {
+      const apiKey = 'sk-bench-gateway-key-0123456789abcdef';
+      return {
+        features: { ...base, apiKey, pii: 'redact' },
+        target: target('', chatBody({}, PII_PROMPT), {
+          'content-type': 'application/json',
+          authorization: `Bearer ${apiKey}`,
+        }),
+      };
+    }
+    case 'anthropic':
+      return { features: base, target: { ...anthropicTarget(''), url: '' } };
+    default:
+      throw new Error(`BENCH_PROFILE: unknown scenario "${name}" (nonstream, cache, security, anthropic)`);
+  }
+}
+
+async function sectionProfile(sim: Upstream) {
+  const scenario = env.BENCH_PROFILE ?? 'nonstream';
+  const { features, target: shape } = profileScenario(scenario, sim);
   const dir = join(work, 'cpu-profile');
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const gw = await launch(
-    'profile',
-    { upstreamUrl: sim.url, upstreamType: 'simulator' },
-    { cpuProfDir: dir },
-  );
+  const spawnedAt = Date.now();
+  const gw = await launch('profile', features, { cpuProfDir: dir });
   const connections = 16;
+  const at = { ...shape, url: gw.url };
   let result: LoadResult;
+  let measuredFromMs: number;
   try {
-    await runLoad<LoadResult>(loadSpec(target(gw.url), { mode: 'closed', connections }, 2, 0));
+    await runLoad<LoadResult>(loadSpec(at, { mode: 'closed', connections }, 2, 0));
+    measuredFromMs = Date.now() - spawnedAt;
     result = await runLoad<LoadResult>(
-      loadSpec(target(gw.url), { mode: 'closed', connections }, Math.max(10, DURATION_S * 2), 0),
+      loadSpec(at, { mode: 'closed', connections }, Math.max(10, DURATION_S * 2), 0),
     );
   } finally {
     await gw.stop();
   }
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error('no CPU profile was written');
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: CpuProfileNode[] };
-  writeFileSync(join(RESULTS_DIR, 'gateway.cpuprofile'), JSON.stringify(profile));
-  const aggregated = aggregateProfile(profile.nodes, 30);
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+  const suffix = scenario === 'nonstream' ? '' : `-${scenario}`;
+  writeFileSync(join(RESULTS_DIR, `gateway${suffix}.cpuprofile`), JSON.stringify(profile));
+  const aggregated = aggregateProfile(nodesAfter(profile, measuredFromMs), 30);
   log(
-    `  profile: ${aggregated.samples} samples under ${rps(result.rps)} rps; top: ${aggregated.frames
-      .slice(0, 5)
+    `  profile (${scenario}): ${aggregated.samples} samples under ${rps(result.rps)} rps; top: ${aggregated.frames
+      .slice(0, 6)
       .map((f) => `${f.name} ${f.selfPercent.toFixed(1)}%`)
       .join(', ')}`,
   );
-  save('profile', { connections, rps: result.rps, ...aggregated });
+  save(scenario === 'nonstream' ? 'profile' : (`profile${suffix}` as Section), {
+    scenario,
+    connections,
+    rps: result.rps,
+    ...aggregated,
+  });
 }
 
-async function sectionSoak(sim: { url: string }) {
+async function sectionSoak(sim: Upstream) {
   const gw = await launch('soak', { upstreamUrl: sim.url, upstreamType: 'simulator' });
   try {
     const connections = 64;
@@ -661,7 +716,7 @@ try {
   const bare = await upstream({ kind: 'bare', bodyFile: sampleFile });
 
   const steps: [Section, () => Promise<void>][] = [
-    ['nonstream', () => sectionNonStream(sim, bare.url)],
+    ['nonstream', () => sectionNonStream(sim, bare)],
     ['open', () => sectionOpen(sim)],
     ['stream', () => sectionStream()],
     ['cache', () => sectionCache(sim)],

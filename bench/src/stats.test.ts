@@ -5,6 +5,7 @@ import {
   compare,
   componentOf,
   median,
+  nodesAfter,
   percentile,
   summarize,
 } from './stats.ts';
@@ -99,6 +100,20 @@ describe('aggregateProfile', () => {
     ]);
     expect(components).toContainEqual({ component: '@llm-edge/agent', selfPercent: 20 });
     expect(components).toContainEqual({ component: 'fastify', selfPercent: 30 });
+  });
+
+  it('recounts hits from the samples after a point in time', () => {
+    const frame = { functionName: 'f', url: '', lineNumber: 0 };
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame, hitCount: 5 },
+        { id: 2, callFrame: { ...frame, functionName: 'g' }, hitCount: 5 },
+      ],
+      samples: [1, 1, 2, 2, 2],
+      timeDeltas: [500, 500, 500, 500, 500],
+    };
+    expect(nodesAfter(profile, 1.2).map((n) => n.hitCount)).toEqual([0, 3]);
+    expect(nodesAfter(profile, 0).map((n) => n.hitCount)).toEqual([2, 3]);
   });
 
   it('names the component of a script', () => {

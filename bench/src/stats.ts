@@ -86,6 +86,30 @@ export interface CpuProfileNode {
   children?: number[];
 }
 
+/** A V8 `.cpuprofile` document (the fields the suite reads). */
+export interface CpuProfile {
+  nodes: CpuProfileNode[];
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/**
+ * The profile's nodes with `hitCount` recounted from the samples taken at least `fromMs` after
+ * the profile started, so start-up and warm-up do not blur the steady state.
+ */
+export function nodesAfter(profile: CpuProfile, fromMs: number): CpuProfileNode[] {
+  const { samples, timeDeltas } = profile;
+  if (samples === undefined || timeDeltas === undefined) return profile.nodes;
+  const hits = new Map<number, number>();
+  let t = 0;
+  for (let i = 0; i < samples.length; i++) {
+    t += timeDeltas[i] ?? 0;
+    if (t / 1000 < fromMs) continue;
+    hits.set(samples[i]!, (hits.get(samples[i]!) ?? 0) + 1);
+  }
+  return profile.nodes.map((node) => ({ ...node, hitCount: hits.get(node.id) ?? 0 }));
+}
+
 /** One aggregated frame of a CPU profile. */
 export interface ProfileFrame {
   name: string;

@@ -1,0 +1,534 @@
+// Writes bench/RESULTS.md from bench/results/*.json (and bench/analysis.md, the hand-written
+// reading of the figures), then prints the targets table.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fixed, markdownTable, mb, ratio, rps, signed } from './format.ts';
+import { groupsOf, loadResults, type PairGroup, type Results } from './results.ts';
+import { checkTarget, median, type ProfileFrame } from './stats.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const results: Results = loadResults(join(root, 'results'));
+
+const ms = (v: number | undefined) => fixed(v, 3);
+const lat = (l: { p50: number; p90: number; p99: number }) => `${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)}`;
+
+function pairTable(groups: PairGroup[], label: (g: PairGroup) => string): string {
+  const rows: string[][] = [];
+  for (const g of groups) {
+    for (const r of g.runs) {
+      const d = r.direct;
+      const gw = r.gateway;
+      rows.push([
+        label(g),
+        String(r.run),
+        rps(d.rps),
+        rps(gw.rps),
+        ratio(r.comparison.rpsRatio),
+        lat(d.latency),
+        lat(gw.latency),
+        `${signed(r.comparison.addedP50, 3)} / ${signed(r.comparison.addedP90, 3)} / ${signed(r.comparison.addedP99, 3)}`,
+        fixed(gw.cpuUsPerRequest, 0),
+        fixed(d.upstreamCpuUsPerRequest, 0),
+        mb(gw.peakRssBytes),
+        gw.reportedOverheadMs
+          ? `≤${fixed(gw.reportedOverheadMs.p50, 2)} / ≤${fixed(gw.reportedOverheadMs.p99, 2)}`
+          : '—',
+        String(d.non2xx + d.errors + gw.non2xx + gw.errors),
+      ]);
+    }
+  }
+  return markdownTable(
+    [
+      'load',
+      'run',
+      'direct rps',
+      'gateway rps',
+      'ratio',
+      'direct p50 / p90 / p99 ms',
+      'gateway p50 / p90 / p99 ms',
+      'added p50 / p90 / p99 ms',
+      'gateway CPU µs/req',
+      'upstream CPU µs/req',
+      'gateway peak RSS MB',
+      'gateway-reported overhead p50 / p99 ms',
+      'errors',
+    ],
+    rows,
+  );
+}
+
+function metaLine(section: string): string {
+  const m = results[section]?.meta;
+  if (m === undefined) return '';
+  return `_Measured ${m.date.replace('T', ' ').slice(0, 16)} UTC, load average at start ${m.loadavg.join(' / ')}; command: \`${m.command}\`._`;
+}
+
+function section(title: string, key: string, body: string): string {
+  if (results[key] === undefined) return `## ${title}\n\nNot measured in this run (section \`${key}\`).\n`;
+  return `## ${title}\n\n${metaLine(key)}\n\n${body}\n`;
+}
+
+// ---- targets --------------------------------------------------------------------------------
+
+interface TargetRow {
+  target: string;
+  measured: string;
+  value: number;
+  bound: number;
+  kind: 'max' | 'min';
+  unit: string;
+}
+
+const targets: TargetRow[] = [];
+const nonstream = groupsOf(results, 'nonstream');
+const sim = (c: number) => nonstream.find((g) => g.upstream === 'simulator' && g.connections === c);
+const bare = (c: number) => nonstream.find((g) => g.upstream === 'bare node:http' && g.connections === c);
+const runsText = (values: number[], digits: number, suffix = '') =>
+  `${values.map((v) => fixed(v, digits)).join(', ')}${suffix}`;
+
+const sim64 = sim(64);
+if (sim64) {
+  const values = sim64.runs.map((r) => r.comparison.rpsRatio);
+  targets.push({
+    target: 'non-stream c=64: gateway rps ≥ 0.40 × direct (simulator upstream)',
+    measured: `${runsText(values, 2, '×')} (runs)`,
+    value: median(values),
+    bound: 0.4,
+    kind: 'min',
+    unit: '×',
+  });
+  const b64 = bare(64);
+  if (b64) {
+    const bv = b64.runs.map((r) => r.comparison.rpsRatio);
+    targets.push({
+      target: 'non-stream c=64: gateway rps ≥ 0.40 × direct (bare node:http upstream)',
+      measured: `${runsText(bv, 2, '×')} (runs)`,
+      value: median(bv),
+      bound: 0.4,
+      kind: 'min',
+      unit: '×',
+    });
+  }
+  const peaks = sim64.runs.map((r) => (r.gateway.peakRssBytes ?? Number.NaN) / 1e6);
+  targets.push({
+    target: 'peak RSS ≤ 100 MB under the c=64 load',
+    measured: `${runsText(peaks, 1, ' MB')} (runs)`,
+    value: Math.max(...peaks),
+    bound: 100,
+    kind: 'max',
+    unit: 'MB',
+  });
+}
+const sim1 = sim(1);
+if (sim1) {
+  const p50 = sim1.runs.map((r) => r.comparison.addedP50);
+  const p99 = sim1.runs.map((r) => r.comparison.addedP99);
+  targets.push({
+    target: 'c=1: added p50 ≤ 0.2 ms',
+    measured: `${runsText(p50, 3, ' ms')} (runs)`,
+    value: median(p50),
+    bound: 0.2,
+    kind: 'max',
+    unit: 'ms',
+  });
+  targets.push({
+    target: 'c=1: added p99 ≤ 1 ms',
+    measured: `${runsText(p99, 3, ' ms')} (runs)`,
+    value: median(p99),
+    bound: 1,
+    kind: 'max',
+    unit: 'ms',
+  });
+}
+const open = groupsOf(results, 'open')[0];
+if (open) {
+  const p99 = open.runs.map((r) => r.comparison.addedP99);
+  targets.push({
+    target: `fixed ${open.connections} req/s: added p99 ≤ 1 ms`,
+    measured: `${runsText(p99, 3, ' ms')} (runs)`,
+    value: median(p99),
+    bound: 1,
+    kind: 'max',
+    unit: 'ms',
+  });
+}
+interface StreamRun {
+  run: number;
+  direct: StreamSide;
+  gateway: StreamSide & { peakRssBytes?: number };
+  addedTtfb: { p50: number; p90: number; p99: number };
+}
+interface StreamSide {
+  streams: number;
+  errors: number;
+  eventsPerStream: number;
+  arrivalsPerStream: number;
+  pacedArrivalsPerStream: number;
+  ttfb: { p50: number; p90: number; p99: number };
+  gap: { p50: number; p90: number; p99: number };
+  streamDuration: { p50: number; p90: number; p99: number };
+}
+const stream = results['stream']?.data as
+  | { gapMs: number; tokens: number; concurrency: number; durationS: number; runs: StreamRun[] }
+  | undefined;
+if (stream) {
+  const p99 = stream.runs.map((r) => r.addedTtfb.p99);
+  targets.push({
+    target: 'stream: added TTFB p99 ≤ 1 ms',
+    measured: `${runsText(p99, 3, ' ms')} (runs)`,
+    value: median(p99),
+    bound: 1,
+    kind: 'max',
+    unit: 'ms',
+  });
+  const gaps = stream.runs.map((r) => r.gateway.gap.p50 - r.direct.gap.p50);
+  const paced = stream.runs.map((r) => r.direct.pacedArrivalsPerStream - r.gateway.pacedArrivalsPerStream);
+  targets.push({
+    target: `stream: unbuffered — chunks reach the client at the upstream's ${stream.gapMs} ms pace (median gap within 1 ms of direct, no fewer paced arrivals per stream)`,
+    measured: `gap p50 ${stream.runs.map((r) => `${fixed(r.direct.gap.p50, 1)}→${fixed(r.gateway.gap.p50, 1)}`).join(', ')} ms; paced arrivals/stream ${stream.runs.map((r) => `${fixed(r.direct.pacedArrivalsPerStream, 1)}→${fixed(r.gateway.pacedArrivalsPerStream, 1)}`).join(', ')}`,
+    value: Math.max(Math.abs(median(gaps)), median(paced)),
+    bound: 1,
+    kind: 'max',
+    unit: 'ms / arrivals',
+  });
+}
+const cache = groupsOf(results, 'cache');
+const cache64 = cache.find((g) => g.connections === 64);
+if (cache64) {
+  const v = cache64.runs.map((r) => r.comparison.rpsRatio);
+  targets.push({
+    target: 'cache hit (c=64): ≥ 0.8 × bare node:http rps',
+    measured: `${runsText(v, 2, '×')} (runs)`,
+    value: median(v),
+    bound: 0.8,
+    kind: 'min',
+    unit: '×',
+  });
+}
+interface StreamsData {
+  streams: number;
+  open: number;
+  failed: number;
+  openedInMs: number;
+  idleRssBytes: number;
+  openRssBytes: number;
+  peakRssBytes: number;
+  afterRssBytes: number;
+}
+const streams = results['streams']?.data as StreamsData | undefined;
+if (streams) {
+  targets.push({
+    target: `RSS ≤ 200 MB with ${streams.streams} open streams`,
+    measured: `${mb(streams.peakRssBytes)} MB peak (${streams.open} open, ${streams.failed} failed)`,
+    value: streams.peakRssBytes / 1e6,
+    bound: 200,
+    kind: 'max',
+    unit: 'MB',
+  });
+}
+interface SoakData {
+  requests: number;
+  warmupRequests: number;
+  connections: number;
+  served: number;
+  non2xx: number;
+  errors: number;
+  rps: number;
+  durationS: number;
+  beforeRssBytes: number;
+  afterRssBytes: number;
+  settledRssBytes: number;
+  peakRssBytes: number;
+  series: { t: number; rssMB: number }[];
+}
+const soak = results['soak']?.data as SoakData | undefined;
+let soakTrend: { first: number; last: number } | undefined;
+if (soak) {
+  const q = Math.max(1, Math.floor(soak.series.length / 4));
+  soakTrend = {
+    first: median(soak.series.slice(0, q).map((s) => s.rssMB)),
+    last: median(soak.series.slice(-q).map((s) => s.rssMB)),
+  };
+  const growth = ((soakTrend.last - soakTrend.first) / soakTrend.first) * 100;
+  targets.push({
+    target: `no RSS growth over ${soak.requests.toLocaleString('en-US')} requests (median RSS of the last quarter vs the first quarter of the run ≤ +5 %)`,
+    measured: `${fixed(soakTrend.first, 1)} → ${fixed(soakTrend.last, 1)} MB (${signed(growth, 1)} %); before ${mb(soak.beforeRssBytes)}, after ${mb(soak.afterRssBytes)}, settled ${mb(soak.settledRssBytes)} MB`,
+    value: growth,
+    bound: 5,
+    kind: 'max',
+    unit: '%',
+  });
+}
+
+const targetRows = targets.map((t) => {
+  const check = checkTarget(t.value, t.bound, t.kind);
+  return [
+    t.target,
+    t.measured,
+    check.met ? 'met' : `missed by ${fixed(check.gap, t.unit === '×' ? 2 : 1)} ${t.unit}`,
+  ];
+});
+
+// ---- document -------------------------------------------------------------------------------
+
+const first = Object.values(results).find((r) => r !== undefined)?.meta;
+const parts: string[] = [];
+parts.push('# Gateway benchmark results');
+parts.push('');
+parts.push(
+  'Generated by `pnpm --filter @llm-edge/bench report` from `bench/results/*.json`; the analysis at the end is ' +
+    'written by hand (`bench/analysis.md`). How to run: see [README.md](README.md).',
+);
+parts.push('');
+if (first) {
+  parts.push(
+    `- Machine: ${first.cpus} CPUs (${first.cpuModel}), Node ${first.node}; gateway, upstream and load generator share it, each in its own process.`,
+  );
+  const dates = Object.values(results)
+    .filter((r) => r !== undefined)
+    .map((r) => r.meta.date)
+    .sort();
+  parts.push(
+    `- Measured between ${dates[0]?.slice(0, 16).replace('T', ' ')} and ${dates[dates.length - 1]?.slice(0, 16).replace('T', ' ')} UTC.`,
+  );
+  const commands = [
+    ...new Set(
+      Object.values(results)
+        .filter((r) => r !== undefined)
+        .map((r) => r.meta.command),
+    ),
+  ];
+  parts.push(`- Commands (from the repository root): ${commands.map((c) => `\`${c}\``).join('; ')}.`);
+  parts.push(
+    `- Each closed-loop run: ${first.durationS} s measured after a 1 s warm-up, ${first.runs} runs per configuration, direct and gateway alternating (direct first in odd runs).`,
+  );
+}
+parts.push('');
+parts.push('## Targets');
+parts.push('');
+parts.push(markdownTable(['target', 'measured', 'verdict'], targetRows));
+parts.push('');
+parts.push(
+  '"Added" = gateway figure minus the direct figure of the same run. Ratios and added latencies are medians of the runs; every run is in the tables below. ' +
+    '"gateway-reported overhead" is the gateway\'s own `llm_edge_overhead_seconds` histogram (time not spent waiting on the upstream) between the two scrapes around the run, as bucket bounds.',
+);
+parts.push('');
+const byUpstream = (name: string) => nonstream.filter((g) => g.upstream === name);
+parts.push(
+  section(
+    'Non-stream chat, single gateway process',
+    'nonstream',
+    'Upstream: `@llm-edge/simulator` with `timeScale: 0` (32-token replies), and a bare `node:http` server answering the same bytes (the fastest fixed-response server). Gateway: cache off, auth off, PII off, metrics on, info-level request log lines (to /dev/null).\n\n' +
+      `### Simulator upstream\n\n${pairTable(byUpstream('simulator'), (g) => `c=${g.connections}`)}\n\n### Bare node:http upstream\n\n${pairTable(byUpstream('bare node:http'), (g) => `c=${g.connections}`)}`,
+  ),
+);
+parts.push(
+  section(
+    'Fixed rate (open loop)',
+    'open',
+    'Own open-loop generator (`src/load.ts`, mode `open`): request i is due at start + i/rate on a pool of 64 keep-alive connections, and its latency counts from that intended time, so a stall delays every request behind it and shows in the percentiles (no coordinated omission).\n\n' +
+      pairTable(groupsOf(results, 'open'), (g) => `${g.connections}/s`),
+  ),
+);
+if (stream) {
+  const rows = stream.runs.flatMap((r) =>
+    (['direct', 'gateway'] as const).map((side) => {
+      const s = r[side];
+      return [
+        String(r.run),
+        side,
+        String(s.streams),
+        lat(s.ttfb),
+        side === 'gateway'
+          ? `${signed(r.addedTtfb.p50, 3)} / ${signed(r.addedTtfb.p90, 3)} / ${signed(r.addedTtfb.p99, 3)}`
+          : '—',
+        fixed(s.eventsPerStream, 1),
+        fixed(s.arrivalsPerStream, 1),
+        fixed(s.pacedArrivalsPerStream, 1),
+        `${fixed(s.gap.p50, 2)} / ${fixed(s.gap.p90, 2)} / ${fixed(s.gap.p99, 2)}`,
+        `${fixed(s.streamDuration.p50, 1)} / ${fixed(s.streamDuration.p99, 1)}`,
+        side === 'gateway' ? mb(r.gateway.peakRssBytes) : '—',
+        String(s.errors),
+      ];
+    }),
+  );
+  parts.push(
+    section(
+      'Streaming chat',
+      'stream',
+      `Upstream: the simulator streaming ${stream.tokens} content chunks ${stream.gapMs} ms apart (no time to first token), ${stream.concurrency} concurrent streams in a closed loop for ${stream.durationS} s. TTFB = time to the first body byte. "Arrivals" = separate socket reads carrying events ("paced" = at least half the upstream gap after the previous one); "gap" = time between consecutive arrivals. A buffering gateway would show fewer paced arrivals and larger gaps than direct.\n\n` +
+        markdownTable(
+          [
+            'run',
+            'path',
+            'streams',
+            'TTFB p50 / p90 / p99 ms',
+            'added TTFB p50 / p90 / p99 ms',
+            'events/stream',
+            'arrivals/stream',
+            'gap p50 / p90 / p99 ms',
+            'stream duration p50 / p99 ms',
+            'gateway peak RSS MB',
+            'errors',
+          ],
+          rows,
+        ),
+    ),
+  );
+} else parts.push(section('Streaming chat', 'stream', ''));
+const cacheData = results['cache']?.data as { responseBytes: number } | undefined;
+parts.push(
+  section(
+    'Cache hit vs a bare node:http server',
+    'cache',
+    `Gateway with the L1 cache on; every request is the same, so all but the first are HITs. "Direct" here is a bare node:http server answering the same ${cacheData?.responseBytes ?? '?'} bytes the gateway serves from its cache.\n\n` +
+      pairTable(cache, (g) => `c=${g.connections}`),
+  ),
+);
+parts.push(
+  section(
+    'Anthropic format in, OpenAI format upstream',
+    'anthropic',
+    'Client: `POST /v1/messages` (Anthropic Messages); the gateway translates to OpenAI Chat Completions for the simulator and the answer back. Direct: the same prompt as an OpenAI request to the simulator.\n\n' +
+      pairTable(groupsOf(results, 'anthropic'), (g) => `c=${g.connections}`),
+  ),
+);
+parts.push(
+  section(
+    'Auth + rate limit + PII redaction',
+    'security',
+    'Gateway key required (hash lookup, constant-time compare), per-key requests/tokens-per-minute limits (in process), PII redaction on a prompt carrying an email, a phone number and a card number.\n\n' +
+      pairTable(groupsOf(results, 'security'), (g) => `c=${g.connections}`),
+  ),
+);
+parts.push(
+  section(
+    'Redis L2 on',
+    'redis',
+    'Cache on with Redis as L2 and a per-IP limit kept in Redis; every request distinct (autocannon id replacement), so each misses L1 and L2, goes upstream and is written to both. Keys under a unique prefix, deleted afterwards.\n\n' +
+      pairTable(groupsOf(results, 'redis'), (g) => `c=${g.connections}`),
+  ),
+);
+const clusterData = results['cluster']?.data as { workers: number } | undefined;
+parts.push(
+  section(
+    'Multi-process gateway',
+    'cluster',
+    `${clusterData?.workers ?? '?'} gateway worker processes (node:cluster, one per core) behind one port, shared state in Redis (rate limits, L2); same pass-through config and upstream as the single-process simulator figures. RSS is the sum over the primary and the workers.\n\n` +
+      pairTable(groupsOf(results, 'cluster'), (g) => `c=${g.connections}`),
+  ),
+);
+parts.push(
+  section(
+    'Memory: open streams',
+    'streams',
+    streams
+      ? markdownTable(
+          [
+            'streams asked',
+            'open',
+            'failed',
+            'opened in ms',
+            'RSS idle MB',
+            'RSS with streams open MB',
+            'peak MB',
+            'after close MB',
+          ],
+          [
+            [
+              String(streams.streams),
+              String(streams.open),
+              String(streams.failed),
+              fixed(streams.openedInMs, 0),
+              mb(streams.idleRssBytes),
+              mb(streams.openRssBytes),
+              mb(streams.peakRssBytes),
+              mb(streams.afterRssBytes),
+            ],
+          ],
+        ) +
+          '\n\nThe upstream streams 100 chunks 200 ms apart, so every stream is still open when RSS is read.'
+      : '',
+  ),
+);
+parts.push(
+  section(
+    'Memory: long run',
+    'soak',
+    soak
+      ? `${soak.requests.toLocaleString('en-US')} non-stream requests at c=${soak.connections} after ${soak.warmupRequests.toLocaleString('en-US')} warm-up requests: ${soak.served.toLocaleString('en-US')} answered 2xx, ${soak.non2xx} non-2xx, ${soak.errors} errors, ${rps(soak.rps)} rps over ${fixed(soak.durationS, 0)} s.\n\n` +
+          markdownTable(
+            [
+              'RSS before MB',
+              'RSS after MB',
+              'RSS 5 s later MB',
+              'peak MB',
+              'median RSS first quarter MB',
+              'median RSS last quarter MB',
+            ],
+            [
+              [
+                mb(soak.beforeRssBytes),
+                mb(soak.afterRssBytes),
+                mb(soak.settledRssBytes),
+                mb(soak.peakRssBytes),
+                fixed(soakTrend?.first, 1),
+                fixed(soakTrend?.last, 1),
+              ],
+            ],
+          ) +
+          '\n\nRSS every tenth of the run (MB): ' +
+          Array.from(
+            { length: 11 },
+            (_, i) =>
+              soak.series[Math.min(soak.series.length - 1, Math.round((i / 10) * (soak.series.length - 1)))],
+          )
+            .filter((s) => s !== undefined)
+            .map((s) => `${fixed(s.t, 0)} s: ${fixed(s.rssMB, 0)}`)
+            .join(' · ')
+      : '',
+  ),
+);
+const profile = results['profile']?.data as
+  | {
+      scenario: string;
+      connections: number;
+      rps: number;
+      samples: number;
+      frames: ProfileFrame[];
+      components: { component: string; selfPercent: number }[];
+    }
+  | undefined;
+parts.push(
+  section(
+    'CPU profile (non-stream)',
+    'profile',
+    profile
+      ? `\`node --cpu-prof\` of the gateway under the non-stream load at c=${profile.connections} (${rps(profile.rps)} rps), start-up and warm-up samples dropped, ${profile.samples.toLocaleString('en-US')} samples. Self time; \`(idle)\` is time the gateway waited for work, \`(program)\` native code outside JS.\n\n` +
+          `### Top frames\n\n${markdownTable(
+            ['self %', 'function', 'where'],
+            profile.frames.map((f) => [
+              fixed(f.selfPercent, 1),
+              f.name,
+              f.location === '' ? '(native)' : `\`${f.location}\``,
+            ]),
+          )}\n\n### By component\n\n${markdownTable(
+            ['self %', 'component'],
+            profile.components.slice(0, 20).map((c) => [fixed(c.selfPercent, 1), c.component]),
+          )}`
+      : '',
+  ),
+);
+const analysis = join(root, 'analysis.md');
+if (existsSync(analysis)) {
+  parts.push('## Analysis');
+  parts.push('');
+  parts.push(readFileSync(analysis, 'utf8').trim());
+  parts.push('');
+}
+writeFileSync(join(root, 'RESULTS.md'), `${parts.join('\n')}\n`);
+process.stdout.write(
+  `${markdownTable(['target', 'measured', 'verdict'], targetRows)}\n\nwrote bench/RESULTS.md\n`,
+);
