@@ -6,5 +6,8 @@ export default defineConfig({
     reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    // expect.poll waits for the simulator to log what a test caused; on a loaded machine that can
+    // take longer than the 1 s default. Polls end as soon as the condition holds.
+    expect: { poll: { timeout: 10_000 } },
   },
 });

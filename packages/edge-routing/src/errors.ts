@@ -17,7 +17,10 @@ export type RoutingErrorCode =
   /** RouterOptions failed validation; `field` names the bad one. */
   | 'LLM_EDGE_INVALID_ROUTER_OPTIONS';
 
-/** Suggested HTTP status for each code when the upstream gave none. */
+/**
+ * HTTP status for each code when the router does not set one. ALL_TARGETS_FAILED and
+ * REQUEST_REJECTED get a status from the failures behind them (see `gatewayStatus`).
+ */
 const DEFAULT_STATUS: Record<RoutingErrorCode, number> = {
   LLM_EDGE_NO_ROUTE: 404,
   LLM_EDGE_NO_HEALTHY_TARGET: 503,
@@ -33,6 +36,10 @@ export interface RoutingErrorDetails {
   cause?: unknown;
   /** HTTP status to answer with; defaults per code. */
   status?: number | undefined;
+  /** The request field at fault (OpenAI's `param`), e.g. `model` for LLM_EDGE_NO_ROUTE. */
+  param?: string | undefined;
+  /** A message the gateway's client may be shown whatever the status (the upstream's own words on a request it refused). */
+  publicMessage?: string | undefined;
   /** When a retry could succeed (cooldowns, Retry-After), in ms. */
   retryAfterMs?: number | undefined;
   /** For LLM_EDGE_INVALID_ROUTER_OPTIONS: the dotted path of the bad option. */
@@ -47,8 +54,16 @@ export interface RoutingErrorDetails {
 export class RoutingError extends Error {
   /** Stable machine-readable code. */
   readonly code: RoutingErrorCode;
-  /** Suggested HTTP status for a client-facing answer. */
+  /**
+   * HTTP status for the gateway's client, as the gateway sees the failure (never the last upstream's
+   * status echoed): 502 when targets failed, 503 when all were overloaded, rate limited or cooling
+   * down, 504 when all timed out, 400 for a request the upstream refused as malformed.
+   */
   readonly status: number;
+  /** The request field at fault (OpenAI's `param`), when one is known. */
+  readonly param: string | undefined;
+  /** A client-safe message when there is one better than the status's default (read by @llm-edge/proxy). */
+  readonly publicMessage: string | undefined;
   /** When a retry could succeed, in ms, if known. */
   readonly retryAfterMs: number | undefined;
   /** The bad option's dotted path, for LLM_EDGE_INVALID_ROUTER_OPTIONS. */
@@ -65,6 +80,8 @@ export class RoutingError extends Error {
     this.status = details.status ?? DEFAULT_STATUS[code];
     this.retryAfterMs = details.retryAfterMs;
     this.field = details.field;
+    this.param = details.param;
+    this.publicMessage = details.publicMessage;
     this.attempts = details.attempts ?? [];
     this.retryable = details.retryable ?? false;
     Object.defineProperty(this, ROUTING_ERROR_MARKER, { value: true });

@@ -69,3 +69,58 @@ export function summarizeError(error: unknown): AttemptError {
   }
   return { kind: 'unknown', message: error instanceof Error ? error.message : String(error) };
 }
+
+/**
+ * What the gateway's client is told about one upstream failure kind. The gateway answers for
+ * itself: an upstream 401 is the gateway's credential problem (502), an upstream 500 is a failed
+ * upstream (502), never the gateway's own 500 or the client's 401.
+ */
+const GATEWAY_STATUS: Readonly<Record<ProviderErrorKind, number>> = {
+  auth: 502,
+  bad_request: 400,
+  not_found: 404,
+  context_length: 400,
+  content_filter: 400,
+  rate_limit: 503,
+  overloaded: 503,
+  server: 502,
+  timeout: 504,
+  network: 502,
+  aborted: 502,
+};
+
+/** Kinds whose upstream message is about the client's request, so the client may read it. */
+const REQUEST_SHAPED_KINDS: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>([
+  'bad_request',
+  'not_found',
+  'context_length',
+  'content_filter',
+]);
+
+/**
+ * Status of a request every target failed: 503 when all failures were rate limits or overload
+ * (capacity; come back later), 504 when all timed out, 400 when all said the context was too long,
+ * 502 otherwise.
+ */
+export function allFailedStatus(failures: readonly unknown[]): number {
+  const kinds = failures.map((e) => (ProviderError.isInstance(e) ? e.kind : undefined));
+  if (kinds.length === 0) return 502;
+  if (kinds.every((k) => k === 'rate_limit' || k === 'overloaded')) return 503;
+  if (kinds.every((k) => k === 'timeout')) return 504;
+  if (kinds.every((k) => k === 'context_length')) return 400;
+  return 502;
+}
+
+/** Status of a request refused by a target (a failure another target would repeat); 500 for a non-ProviderError. */
+export function rejectedStatus(error: unknown): number {
+  return ProviderError.isInstance(error) ? GATEWAY_STATUS[error.kind] : 500;
+}
+
+/** The client-facing part of a request-shaped refusal: the upstream's own message and the field at fault. */
+export function clientFacing(error: unknown): { publicMessage?: string; param?: string } {
+  if (!ProviderError.isInstance(error) || !REQUEST_SHAPED_KINDS.has(error.kind)) return {};
+  return {
+    publicMessage: error.providerMessage ?? error.message,
+    ...(error.param !== undefined ? { param: error.param } : {}),
+  };
+}

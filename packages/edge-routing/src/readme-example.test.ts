@@ -5,7 +5,9 @@ import { Router } from './index';
 
 it('README: call OpenAI, fall back to Anthropic', async () => {
   const sim = await startSimulator({
-    scenario: { faults: [{ kind: 'unavailable', match: { provider: 'openai' }, count: 1 }] },
+    scenario: {
+      faults: [{ kind: 'unavailable', match: { provider: 'openai' }, count: 1, retryAfterSeconds: 30 }],
+    },
   });
   const openai = createOpenAIProvider({ apiKey: 'sk-test', baseURL: `${sim.url}/v1` });
   const anthropic = createAnthropicProvider({ apiKey: 'sk-ant-test', baseURL: sim.url });
@@ -27,7 +29,7 @@ it('README: call OpenAI, fall back to Anthropic', async () => {
   expect(response.choices[0]?.message.content).toBeTruthy();
   expect(lines).toEqual(['gpt: error overloaded: next target', 'claude: success']);
 
-  // gpt is cooling down for the 1 s its 503 asked for, so this goes to claude directly.
+  // gpt is cooling down for the 30 s its 503 asked for, so this goes to claude directly.
   const { stream, target: streamed } = await router.chatStream({ model: 'fast', messages });
   let text = '';
   for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';

@@ -26,11 +26,16 @@ afterEach(async () => {
   await providers.closeAll();
 });
 
-/** gpt-4o-mini on OpenAI first, Claude Haiku on Anthropic as the fallback. */
-function fastRouter(extra: Partial<RouterOptions> = {}): Router {
+/**
+ * gpt-4o-mini on OpenAI first, Claude Haiku on Anthropic as the fallback. OpenAI's first-byte
+ * budget is generous unless a test that makes it hang asks for a short one.
+ */
+function fastRouter(extra: Partial<RouterOptions> = {}, openaiFirstByteMs?: number): Router {
   return new Router({
     providers: {
-      openai: providers.openai({ timeouts: { firstByteMs: 250 } }),
+      openai: providers.openai(
+        openaiFirstByteMs === undefined ? {} : { timeouts: { firstByteMs: openaiFirstByteMs } },
+      ),
       anthropic: providers.anthropic(),
     },
     targets: [
@@ -46,19 +51,25 @@ function fastRouter(extra: Partial<RouterOptions> = {}): Router {
 const openaiFault = (fault: Omit<FaultInput, 'match'>) => faultOn('openai', 'gpt-4o-mini', fault);
 
 describe('failover on retryable kinds', () => {
-  const cases: { fault: Parameters<typeof openaiFault>[0]; kind: string; outcome: string }[] = [
+  const cases: {
+    fault: Parameters<typeof openaiFault>[0];
+    kind: string;
+    outcome: string;
+    /** Only the hang needs a short first-byte budget; its outcome is asserted, not how long it took. */
+    firstByteMs?: number;
+  }[] = [
     { fault: { kind: 'rate_limit', count: 1 }, kind: 'rate_limit', outcome: 'fault:rate_limit' },
     { fault: { kind: 'server_error', count: 1 }, kind: 'server', outcome: 'fault:server_error' },
     { fault: { kind: 'unavailable', count: 1 }, kind: 'overloaded', outcome: 'fault:unavailable' },
     { fault: { kind: 'overloaded', count: 1 }, kind: 'overloaded', outcome: 'fault:overloaded' },
-    { fault: { kind: 'hang', count: 1 }, kind: 'timeout', outcome: 'client_closed' },
+    { fault: { kind: 'hang', count: 1 }, kind: 'timeout', outcome: 'client_closed', firstByteMs: 250 },
     { fault: { kind: 'reset', count: 1 }, kind: 'network', outcome: 'fault:reset' },
   ];
 
-  for (const { fault, kind, outcome } of cases) {
+  for (const { fault, kind, outcome, firstByteMs } of cases) {
     it(`${fault.kind} → ${kind} → next target`, async () => {
       sim.setScenario(openaiFault(fault));
-      const router = fastRouter();
+      const router = fastRouter({}, firstByteMs);
       const seen: AttemptEvent[] = [];
       router.on('attempt', (e) => seen.push(e));
 
@@ -90,28 +101,56 @@ describe('failover on retryable kinds', () => {
 });
 
 describe('no failover on kinds another target would repeat', () => {
-  const cases: { name: string; fault: Parameters<typeof openaiFault>[0]; kind: string; status: number }[] = [
+  const cases: {
+    name: string;
+    fault: Parameters<typeof openaiFault>[0];
+    kind: string;
+    /** What the upstream answered. */
+    status: number;
+    /** What the gateway's client is told. */
+    gatewayStatus: number;
+    /** Whether the upstream's own message is passed on to the client. */
+    exposed: boolean;
+  }[] = [
     {
       name: 'bad_request',
-      fault: { kind: 'error', status: 400, errorCode: 'invalid_value', param: 'temperature' },
+      fault: {
+        kind: 'error',
+        status: 400,
+        errorCode: 'invalid_value',
+        param: 'temperature',
+        message: 'temperature is out of range',
+      },
       kind: 'bad_request',
       status: 400,
+      gatewayStatus: 400,
+      exposed: true,
     },
     {
       name: 'content_filter',
-      fault: { kind: 'error', status: 400, errorCode: 'content_filter' },
+      fault: {
+        kind: 'error',
+        status: 400,
+        errorCode: 'content_filter',
+        message: 'flagged by the content filter',
+      },
       kind: 'content_filter',
       status: 400,
+      gatewayStatus: 400,
+      exposed: true,
     },
     {
+      // The upstream refused the gateway's own credentials: a gateway failure, not the client's 401.
       name: 'auth',
-      fault: { kind: 'error', status: 401, errorCode: 'invalid_api_key' },
+      fault: { kind: 'error', status: 401, errorCode: 'invalid_api_key', message: 'bad key sk-test-openai' },
       kind: 'auth',
       status: 401,
+      gatewayStatus: 502,
+      exposed: false,
     },
   ];
 
-  for (const { name, fault, kind, status } of cases) {
+  for (const { name, fault, kind, status, gatewayStatus, exposed } of cases) {
     it(`${name} stops at the first target`, async () => {
       sim.setScenario(openaiFault({ ...fault, count: 1 }));
       const router = fastRouter({ retry: { maxRetries: 2 } });
@@ -120,7 +159,9 @@ describe('no failover on kinds another target would repeat', () => {
       expect(RoutingError.isInstance(error)).toBe(true);
       const routing = error as RoutingError;
       expect(routing.code).toBe('LLM_EDGE_REQUEST_REJECTED');
-      expect(routing.status).toBe(status);
+      expect(routing.status).toBe(gatewayStatus);
+      expect(routing.publicMessage).toBe(exposed ? fault.message : undefined);
+      expect(routing.param).toBe(exposed ? fault.param : undefined);
       expect(routing.retryable).toBe(false);
       expect(ProviderError.isInstance(routing.cause)).toBe(true);
       expect((routing.cause as ProviderError).kind).toBe(kind);
@@ -141,7 +182,9 @@ describe('no failover on kinds another target would repeat', () => {
     });
     const error = (await router.chat(hello('fast')).catch((e: unknown) => e)) as RoutingError;
     expect(error.code).toBe('LLM_EDGE_REQUEST_REJECTED');
+    expect(error.status).toBe(404);
     expect((error.cause as ProviderError).kind).toBe('not_found');
+    expect(error.publicMessage).toContain('gpt-retired-model');
     expect(generations(sim).map((e) => e.provider)).toEqual(['openai']);
   });
 
@@ -162,6 +205,8 @@ describe('no failover on kinds another target would repeat', () => {
       });
       const error = (await router.chat(hello('fast')).catch((e: unknown) => e)) as RoutingError;
       expect(error.code).toBe('LLM_EDGE_REQUEST_REJECTED');
+      expect(error.status).toBe(502);
+      expect(error.publicMessage).toBeUndefined();
       expect((error.cause as ProviderError).kind).toBe('auth');
       expect(generations(guarded).map((e) => [e.provider, e.status])).toEqual([['openai', 401]]);
     } finally {
@@ -201,7 +246,15 @@ describe('context_length', () => {
   });
 
   it('gives up when no larger window is configured, without a retry pass', async () => {
-    sim.setScenario(openaiFault({ kind: 'error', status: 400, errorCode: 'context_length_exceeded' }));
+    sim.setScenario(
+      openaiFault({
+        kind: 'error',
+        status: 400,
+        errorCode: 'context_length_exceeded',
+        param: 'messages',
+        message: 'too many tokens for this model',
+      }),
+    );
     const router = new Router({
       providers: { openai: providers.openai() },
       targets: [
@@ -215,6 +268,12 @@ describe('context_length', () => {
     expect(error.code).toBe('LLM_EDGE_ALL_TARGETS_FAILED');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('4o (context window not larger)');
+    // The request itself is too long for every target: the client's error, with the upstream's words.
+    expect(error).toMatchObject({
+      status: 400,
+      publicMessage: 'too many tokens for this model',
+      param: 'messages',
+    });
     expect(generations(sim)).toHaveLength(1);
   });
 });
@@ -250,7 +309,8 @@ describe('retries and the shared budget', () => {
     });
     const error = (await router.chat(hello('gpt')).catch((e: unknown) => e)) as RoutingError;
     expect(error.code).toBe('LLM_EDGE_ALL_TARGETS_FAILED');
-    expect(error.status).toBe(500);
+    // The upstream's 500 is a failed upstream to the gateway's client, not the gateway's own 500.
+    expect(error.status).toBe(502);
     expect(error.retryable).toBe(true);
     expect(generations(sim)).toHaveLength(1);
     expect(budget.snapshot()).toMatchObject({ requests: 1, retries: 0 });
@@ -275,12 +335,69 @@ describe('cheapest strategy', () => {
   });
 });
 
+describe("status when every target failed: the gateway's view, not the last upstream status", () => {
+  const bothFail = (openai: Omit<FaultInput, 'match'>, anthropic: Omit<FaultInput, 'match'>) => ({
+    faults: [
+      { ...openai, match: { provider: 'openai' as const, model: 'gpt-4o-mini' } },
+      { ...anthropic, match: { provider: 'anthropic' as const, model: 'claude-haiku-4-5' } },
+    ],
+  });
+
+  async function failure(scenario: ReturnType<typeof bothFail>, firstByteMs?: number): Promise<RoutingError> {
+    sim.setScenario(scenario);
+    const timeouts = firstByteMs === undefined ? {} : { timeouts: { firstByteMs } };
+    const router = new Router({
+      providers: { openai: providers.openai(timeouts), anthropic: providers.anthropic(timeouts) },
+      targets: [
+        { id: 'gpt', provider: 'openai', model: 'gpt-4o-mini' },
+        { id: 'claude', provider: 'anthropic', model: 'claude-haiku-4-5', priority: 1 },
+      ],
+      aliases: [{ name: 'fast', targets: ['gpt', 'claude'] }],
+      retry: { maxRetries: 0 },
+    });
+    const error = await router.chat(hello('fast')).catch((e: unknown) => e);
+    expect(RoutingError.isInstance(error)).toBe(true);
+    expect((error as RoutingError).code).toBe('LLM_EDGE_ALL_TARGETS_FAILED');
+    expect((error as RoutingError).attempts).toHaveLength(2);
+    return error as RoutingError;
+  }
+
+  it('503 with when to come back when every target was rate limited or overloaded', async () => {
+    const error = await failure(
+      bothFail({ kind: 'rate_limit', retryAfterSeconds: 5 }, { kind: 'overloaded', retryAfterSeconds: 7 }),
+    );
+    expect(error.status).toBe(503);
+    expect(error.retryable).toBe(true);
+    expect(error.retryAfterMs).toBeGreaterThan(0);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(5000);
+    expect(error.publicMessage).toBeUndefined();
+  });
+
+  it('504 when every target timed out', async () => {
+    const error = await failure(bothFail({ kind: 'hang' }, { kind: 'hang' }), 250);
+    expect(error.status).toBe(504);
+    expect(error.attempts.map((a) => a.error?.kind)).toEqual(['timeout', 'timeout']);
+  });
+
+  it("502 when the failures were upstream errors (a provider 500 is not the gateway's 500)", async () => {
+    const error = await failure(bothFail({ kind: 'server_error' }, { kind: 'server_error' }));
+    expect(error.status).toBe(502);
+    expect((error.cause as ProviderError).status).toBe(500);
+  });
+
+  it('502 when the failures were of mixed kinds', async () => {
+    const error = await failure(bothFail({ kind: 'rate_limit' }, { kind: 'reset' }));
+    expect(error.status).toBe(502);
+  });
+});
+
 describe('routing errors', () => {
-  it('LLM_EDGE_NO_ROUTE for an unknown model', async () => {
+  it('LLM_EDGE_NO_ROUTE for an unknown model, naming model as the field at fault', async () => {
     const router = fastRouter();
     const error = (await router.chat(hello('nope')).catch((e: unknown) => e)) as RoutingError;
     expect(error.code).toBe('LLM_EDGE_NO_ROUTE');
     expect(error.status).toBe(404);
+    expect(error.param).toBe('model');
     expect(generations(sim)).toHaveLength(0);
   });
 });

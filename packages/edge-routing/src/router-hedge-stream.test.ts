@@ -4,7 +4,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { RoutingError } from './errors';
 import type { RouterOptions } from './options';
 import { Router } from './router';
-import { type FaultInput, faultOn, generations, hello, SimulatorProviders, waitFor } from './test-helpers';
+import {
+  type FaultInput,
+  faultOn,
+  GENEROUS_FIRST_BYTE_MS,
+  generations,
+  hello,
+  SimulatorProviders,
+  waitFor,
+} from './test-helpers';
 import type { StreamEndEvent } from './types';
 
 let sim: Simulator;
@@ -48,11 +56,10 @@ async function drain(stream: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
 
 describe('hedging', () => {
   const requests = 12;
-  // About a third of gpt's answers stall for 400 ms before the connection drops: the tail.
-  const slowTail = onOpenAI({ kind: 'hang', hangMs: 400, probability: 0.35 });
 
-  async function run(hedgeDelayMs: number | undefined) {
-    sim.setScenario(slowTail);
+  async function run(stall: Omit<FaultInput, 'match'>, hedgeDelayMs: number | undefined) {
+    // About a third of gpt's answers stall (the fault draws are seeded, so the same ones every run).
+    sim.setScenario(onOpenAI({ ...stall, probability: 0.35 }));
     sim.reset();
     const r = router({
       aliases: [
@@ -61,9 +68,12 @@ describe('hedging', () => {
     });
     const results = [];
     for (let i = 0; i < requests; i++) results.push(await r.chat(hello('fast')));
+    // Longer than any stall below could last by itself, shorter than the adapters' first-byte
+    // budget: a stall still open here was neither waited out nor cancelled.
     await waitFor(
       () => generations(sim).every((e) => e.outcome !== 'in_progress'),
       'upstream requests to end',
+      GENEROUS_FIRST_BYTE_MS / 2,
     );
     const gptLog = generations(sim).filter((e) => e.provider === 'openai');
     return {
@@ -76,7 +86,8 @@ describe('hedging', () => {
   }
 
   it('without hedging, every stalled gpt call is waited out before failing over', async () => {
-    const plain = await run(undefined);
+    // Each stall lasts 400 ms, then the connection drops.
+    const plain = await run({ kind: 'hang', hangMs: 400 }, undefined);
     expect(plain.stalled).toBeGreaterThan(0);
     expect(plain.waitedOut).toBe(plain.stalled);
     const viaFailover = plain.results.filter((r) => r.target.id === 'claude');
@@ -86,9 +97,11 @@ describe('hedging', () => {
   });
 
   it('with hedging, the stalled gpt calls lose to a hedged claude call and are cancelled upstream', async () => {
-    const hedged = await run(100);
+    // Here a stall never ends by itself (and the first-byte budget outlasts the test), so however
+    // slow the machine, a request can only finish through the hedge, and a stalled call only ends
+    // when the router cancels it.
+    const hedged = await run({ kind: 'hang' }, 100);
     expect(hedged.stalled).toBeGreaterThan(0);
-    // No request waited for a stall to end: each stalled call was aborted once claude answered.
     expect(hedged.waitedOut).toBe(0);
     expect(hedged.cancelled).toBe(hedged.stalled);
     const claudeWins = hedged.results.filter((r) => r.target.id === 'claude');
@@ -121,13 +134,14 @@ describe('hedging', () => {
 
   it('hedges on the first token, not on an opening chunk without one', async () => {
     // Anthropic's stream opens with message_start (a role-only chunk) at once; here its first token
-    // then takes 400 ms, while gpt-4o-mini answers in 1 ms.
+    // then takes 10 s (far beyond the 50 ms hedge, however loaded the machine), while gpt-4o-mini
+    // answers in 1 ms.
     const slow = await startSimulator({
       seed: 4,
       timeScale: 1,
       scenario: {
         profiles: {
-          'claude-haiku-4-5': { ttftMs: { p50: 400, p99: 400 }, itlMs: { p50: 0, p99: 0 } },
+          'claude-haiku-4-5': { ttftMs: { p50: 10_000, p99: 10_000 }, itlMs: { p50: 0, p99: 0 } },
           'gpt-4o-mini': { ttftMs: { p50: 1, p99: 1 }, itlMs: { p50: 0, p99: 0 } },
         },
       },

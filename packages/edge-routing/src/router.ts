@@ -11,7 +11,14 @@ import { RetryBudget, RetryBudgetExhaustedError, RetryPolicy } from '@llm-edge/r
 import { BrokenCircuitError } from 'cockatiel';
 import { CommittedStream, isTokenChunk, type StreamEnd } from './committed-stream';
 import { RoutingError } from './errors';
-import { decideFailover, isCooldownFailure, summarizeError } from './failover';
+import {
+  allFailedStatus,
+  clientFacing,
+  decideFailover,
+  isCooldownFailure,
+  rejectedStatus,
+  summarizeError,
+} from './failover';
 import { type ResolvedRouterOptions, type RouterOptions, resolveRouterOptions } from './options';
 import { RouteTable } from './route-table';
 import { STRATEGIES, type StrategyCandidate, type StrategyChoice } from './strategies';
@@ -322,7 +329,9 @@ export class Router {
   ): Promise<{ won: Won<T>; ctx: RequestContext }> {
     const route = this.#table.resolve(model);
     if (!route) {
-      throw new RoutingError('LLM_EDGE_NO_ROUTE', `No route for model "${String(model)}"`);
+      throw new RoutingError('LLM_EDGE_NO_ROUTE', `No route for model "${String(model)}"`, {
+        param: 'model',
+      });
     }
     const ctx: RequestContext = {
       route,
@@ -445,6 +454,8 @@ export class Router {
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       let lastError: unknown;
+      // Upstream failures of this pass, which decide the status when every target failed.
+      const failures: unknown[] = [];
       // A retry pass can help only if some failure was transient and none needs a larger window.
       let anyRetryable = false;
       let needsLargerWindow = false;
@@ -505,14 +516,15 @@ export class Router {
           );
           return;
         }
-        const status = ProviderError.isInstance(lastError) ? lastError.status : undefined;
+        const status = allFailedStatus(failures);
         reject(
           new RoutingError(
             'LLM_EDGE_ALL_TARGETS_FAILED',
             `Every target of "${route.name}" failed${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}`,
             {
               cause: lastError,
-              status: status !== undefined && (status === 429 || status >= 500) ? status : 502,
+              status,
+              ...(status < 500 ? clientFacing(lastError) : {}),
               retryable: anyRetryable && !needsLargerWindow,
               retryAfterMs: states.every((s) => s.unavailableBecause(now) !== undefined)
                 ? this.#nextAvailableIn(states, now)
@@ -628,6 +640,7 @@ export class Router {
               const decision = decideFailover(error);
               lastError = error;
               ctx.lastError = error;
+              failures.push(error);
               if (ProviderError.isInstance(error) && error.retryable) anyRetryable = true;
               this.#emit(
                 'attempt',
@@ -644,14 +657,14 @@ export class Router {
               if (decision.action === 'stop') {
                 cleanup();
                 stopOthers('cancelled');
-                const status = ProviderError.isInstance(error) ? error.status : undefined;
                 reject(
                   new RoutingError(
                     'LLM_EDGE_REQUEST_REJECTED',
                     `${state.info.id} refused the request: ${summary.kind}`,
                     {
                       cause: error,
-                      status: status ?? (ProviderError.isInstance(error) ? 400 : 500),
+                      status: rejectedStatus(error),
+                      ...clientFacing(error),
                       attempts: [...ctx.attempts],
                     },
                   ),

@@ -32,6 +32,13 @@ export class ManualClock {
   }
 }
 
+/**
+ * First-byte budget of the test adapters: far beyond any answer the simulator gives, even on a
+ * loaded machine, so only a test that makes an upstream hang (and sets its own short budget) ever
+ * sees a timeout.
+ */
+export const GENEROUS_FIRST_BYTE_MS = 15_000;
+
 /** Real OpenAI and Anthropic adapters pointed at the simulator, closed by `closeAll`. */
 export class SimulatorProviders {
   readonly #opened: { close(): Promise<void> }[] = [];
@@ -45,7 +52,7 @@ export class SimulatorProviders {
     const provider = createOpenAIProvider({
       apiKey: options.apiKey ?? 'sk-test-openai',
       baseURL: `${this.#sim.url}/v1`,
-      timeouts: { firstByteMs: 5000, ...options.timeouts },
+      timeouts: { firstByteMs: GENEROUS_FIRST_BYTE_MS, ...options.timeouts },
     });
     this.#opened.push(provider);
     return provider;
@@ -55,7 +62,7 @@ export class SimulatorProviders {
     const provider = createAnthropicProvider({
       apiKey: options.apiKey ?? 'sk-ant-test',
       baseURL: this.#sim.url,
-      timeouts: { firstByteMs: 5000, ...options.timeouts },
+      timeouts: { firstByteMs: GENEROUS_FIRST_BYTE_MS, ...options.timeouts },
     });
     this.#opened.push(provider);
     return provider;
@@ -76,8 +83,8 @@ export function generations(sim: Simulator): SimulatorRequestLogEntry[] {
   return sim.requestLog().filter((e) => e.method === 'POST');
 }
 
-/** Polls `check` every 5 ms until it returns true; fails after `limitMs`. */
-export async function waitFor(check: () => boolean, what: string, limitMs = 5000): Promise<void> {
+/** Polls `check` every 5 ms until it returns true; fails after `limitMs` (generous: a loaded machine is slow). */
+export async function waitFor(check: () => boolean, what: string, limitMs = 7_500): Promise<void> {
   const deadline = Date.now() + limitMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
