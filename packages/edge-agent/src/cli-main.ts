@@ -1,5 +1,7 @@
+import cluster from 'node:cluster';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
+import { requestedWorkers, runPrimary } from './cluster-primary';
 import { type Env, type LoadedConfig, loadConfigFile, parseConfig } from './config-loader';
 import { maskConfig } from './config-mask';
 import { defaultConfigDocument } from './default-config';
@@ -18,8 +20,9 @@ export interface CliIo {
 const USAGE = `Usage: llm-edge <command> [options]
 
 Commands:
-  start [--config <file>] [--port <n>] [--host <h>]
-                        start the gateway (no --config: built-in simulator config)
+  start [--config <file>] [--port <n>] [--host <h>] [--workers <n|auto>]
+                        start the gateway (no --config: built-in simulator config);
+                        --workers: that many processes on one port (auto: one per core)
   validate <file>       check a config file; exit code 1 with each bad field named
   print-config [--config <file>] [--json]
                         print the effective config, secrets masked
@@ -54,10 +57,13 @@ export async function runCli(
     stderr: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
     onSignal: (handler) => {
-      process.on('SIGINT', handler);
+      // A cluster worker drains on the primary's SIGTERM; the SIGINT a terminal sends to the whole
+      // process group is the primary's to handle (a second signal would cut the drain short).
+      const onInterrupt = cluster.isWorker ? () => undefined : handler;
+      process.on('SIGINT', onInterrupt);
       process.on('SIGTERM', handler);
       return () => {
-        process.off('SIGINT', handler);
+        process.off('SIGINT', onInterrupt);
         process.off('SIGTERM', handler);
       };
     },
@@ -153,7 +159,13 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
     config: { type: 'string', short: 'c' },
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
+    // Handled by the primary process (cluster-primary.ts); a worker runs the plain `start`.
+    workers: { type: 'string' },
   });
+  if (values.workers !== undefined && cluster.isPrimary) {
+    const workers = requestedWorkers(['--workers', values.workers as string]);
+    if (workers !== undefined) return runPrimary(['start', ...args], workers, io);
+  }
   if (positionals.length > 0)
     throw new AgentError('LLM_EDGE_CLI_USAGE', `unexpected argument "${positionals[0]}"`);
   const loaded = await load(values.config as string | undefined, io.env);

@@ -1,7 +1,27 @@
 #!/usr/bin/env node
-import { runCli } from './cli-main';
+import cluster from 'node:cluster';
+import { processIo, requestedWorkers, runPrimary } from './cluster-primary';
+import { AgentError } from './errors';
 
-runCli(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+
+function main(): Promise<number> {
+  // `start --workers N`: this process only supervises, so it does not load the gateway at all.
+  if (argv[0] === 'start' && cluster.isPrimary) {
+    let workers: number | undefined;
+    try {
+      workers = requestedWorkers(argv);
+    } catch (error) {
+      if (!AgentError.isInstance(error)) throw error;
+      process.stderr.write(`llm-edge: ${error.message}\n`);
+      return Promise.resolve(2);
+    }
+    if (workers !== undefined) return runPrimary(argv, workers, processIo());
+  }
+  return import('./cli-main').then(({ runCli }) => runCli(argv));
+}
+
+main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`llm-edge: ${error instanceof Error ? error.message : String(error)}\n`);

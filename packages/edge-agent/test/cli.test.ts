@@ -1,10 +1,11 @@
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, spawnChild, startGatewayProcess } from './helpers';
+import { type ChildOutput, CLI, freePort, spawnChild, startGatewayProcess } from './helpers';
 
 async function run(
   args: string[],
@@ -13,6 +14,20 @@ async function run(
   const child = spawnChild(process.execPath, [CLI, ...args], env);
   const [code] = (await once(child.child, 'exit')) as [number | null];
   return { code, out: child.output.text() };
+}
+
+/** Waits until `count` lines have matched `re`. */
+async function waitForCount(
+  output: ChildOutput,
+  re: RegExp,
+  count: number,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (output.lines.filter((line) => re.test(line)).length < count) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} × ${re}:\n${output.text()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 const GOOD = `
@@ -162,5 +177,43 @@ describe('llm-edge CLI', () => {
     } finally {
       await gateway.stop();
     }
+  });
+
+  it('start --workers 2: two worker processes answer on one port; SIGTERM stops them all, exit 0', async () => {
+    const port = await freePort();
+    const gateway = await startGatewayProcess(['start', '--port', String(port), '--workers', '2'], {
+      LLM_EDGE_DEV_KEY: 'sk-edge-cluster-test-0123456789',
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      await gateway.output.waitFor(/primary \d+ starting 2 worker processes/);
+      // Both workers print their URL once listening.
+      await waitForCount(gateway.output, /listening on http/, 2);
+      const pid = gateway.child.pid!;
+      const workers = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
+      expect(workers).toHaveLength(2);
+      const client = new OpenAI({
+        baseURL: `${gateway.url}/v1`,
+        apiKey: 'sk-edge-cluster-test-0123456789',
+        maxRetries: 0,
+      });
+      for (let i = 0; i < 4; i++) {
+        const completion = await client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: `Hello ${i}` }],
+        });
+        expect(completion.choices[0]?.message.content).toEqual(expect.any(String));
+      }
+      expect(await gateway.stop(15_000)).toBe(0);
+      for (const worker of workers) expect(existsSync(`/proc/${worker}`)).toBe(false);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('start --workers rejects a value that is not a count', async () => {
+    const { code, out } = await run(['start', '--workers', 'many']);
+    expect(code).toBe(2);
+    expect(out).toContain('--workers "many"');
   });
 });
