@@ -401,6 +401,7 @@ export class Pipeline {
       throw new RoutingError(
         'LLM_EDGE_NO_ROUTE',
         `The model "${model}" does not exist or is not served by this gateway.`,
+        { param: 'model' },
       );
     }
     const first = route.targets[0];

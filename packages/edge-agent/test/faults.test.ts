@@ -138,6 +138,51 @@ describe('upstream faults from the simulator', () => {
     ).toBeGreaterThan(0);
   });
 
+  it('an upstream refusing the request: 400 with its words and field when malformed, 502 when it refuses the gateway key', async () => {
+    const refuse = (fault: Record<string, unknown>) =>
+      stack.sim.setScenario(
+        latencyScenario(
+          {},
+          { faults: [{ kind: 'error', match: { model: 'gpt-4o-mini' }, count: 1, ...fault }] },
+        ),
+      );
+    const ask = () =>
+      stack.openai.chat.completions
+        .create({ model: 'resilient', messages: [{ role: 'user', content: 'refused' }] })
+        .then(
+          () => undefined,
+          (e: unknown) => e as APIError,
+        );
+
+    refuse({
+      status: 400,
+      errorCode: 'invalid_value',
+      param: 'temperature',
+      message: 'temperature is out of range',
+    });
+    const malformed = await ask();
+    expect(malformed).toBeInstanceOf(APIError);
+    expect(malformed?.status).toBe(400);
+    expect(malformed?.error).toMatchObject({
+      message: 'temperature is out of range',
+      param: 'temperature',
+      code: 'LLM_EDGE_REQUEST_REJECTED',
+      type: 'invalid_request_error',
+    });
+
+    refuse({
+      status: 401,
+      errorCode: 'invalid_api_key',
+      message: `Incorrect API key provided: ${PROVIDER_KEY}`,
+    });
+    const credentials = await ask();
+    expect(credentials).toBeInstanceOf(APIError);
+    expect(credentials?.status).toBe(502);
+    expect(JSON.stringify(credentials?.error)).not.toContain(PROVIDER_KEY);
+    // Neither refusal was tried on the next target: it would refuse the same request.
+    expect(stack.sim.requestLog().map((e) => e.model)).toEqual(['gpt-4o-mini', 'gpt-4o-mini']);
+  });
+
   it('mid-stream disconnect: the OpenAI client gets a clean error, not a hang, and the gateway goes on', async () => {
     stack.sim.setScenario(
       latencyScenario(
