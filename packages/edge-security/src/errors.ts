@@ -1,3 +1,5 @@
+import { rateLimitHeaders, retryAfterHeaders } from './rate-limit-headers';
+
 const SECURITY_ERROR_MARKER = Symbol.for('llm-edge.security.error');
 const OPTIONS_ERROR_MARKER = Symbol.for('llm-edge.security.options-error');
 
@@ -146,8 +148,9 @@ export interface RateLimitErrorInit {
 }
 
 /**
- * 429: a requests- or tokens-per-minute limit is used up. Carries what the proxy needs for
- * `Retry-After` and `x-ratelimit-*` headers. `retryAfterMs` is absent when waiting cannot help
+ * 429: a requests- or tokens-per-minute limit is used up. Carries its response `headers`
+ * (`x-ratelimit-*`, and `retry-after`/`retry-after-ms` when waiting helps), which @llm-edge/proxy
+ * copies onto the error response. `retryAfterMs` is absent when waiting cannot help
  * (`LLM_EDGE_REQUEST_EXCEEDS_TOKEN_LIMIT`: the request alone is larger than the whole limit).
  */
 export class RateLimitError extends SecurityError {
@@ -165,6 +168,8 @@ export class RateLimitError extends SecurityError {
   readonly requested?: number;
   /** Whether retrying the same request later can succeed. */
   readonly retryable: boolean;
+  /** Response headers for the refusal: `x-ratelimit-{limit,remaining,reset}-<limitType>`, `retry-after`, `retry-after-ms`. */
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(init: RateLimitErrorInit) {
     const what = init.limitType === 'requests' ? 'requests per minute' : 'tokens per minute';
@@ -181,6 +186,7 @@ export class RateLimitError extends SecurityError {
     if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
     if (init.requested !== undefined) this.requested = init.requested;
     this.retryable = init.retryAfterMs !== undefined;
+    this.headers = Object.freeze(rateLimitHeaders(init));
   }
 
   /** True when `error` is a {@link RateLimitError} from any copy of this package. */
@@ -192,12 +198,17 @@ export class RateLimitError extends SecurityError {
   }
 }
 
-/** 429 (`insufficient_quota`): the key's spend budget for the current period is used up. */
+/**
+ * 429 (`insufficient_quota`): the key's spend budget for the current period is used up. Its
+ * `headers` say when the period ends (`retry-after`, `retry-after-ms`); none for a lifetime budget.
+ */
 export class BudgetExceededError extends SecurityError {
   readonly budgetUsd: number;
   readonly spentUsd: number;
   /** Milliseconds until the budget period ends; absent for a lifetime budget. */
   readonly resetMs?: number;
+  /** Response headers for the refusal: `retry-after` and `retry-after-ms` until the period ends, else none. */
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(keyName: string, budgetUsd: number, spentUsd: number, resetMs: number | undefined) {
     super({
@@ -210,6 +221,7 @@ export class BudgetExceededError extends SecurityError {
     this.budgetUsd = budgetUsd;
     this.spentUsd = spentUsd;
     if (resetMs !== undefined) this.resetMs = resetMs;
+    this.headers = Object.freeze(resetMs === undefined ? {} : retryAfterHeaders(resetMs));
   }
 
   /** True when `error` is a {@link BudgetExceededError} from any copy of this package. */

@@ -25,6 +25,14 @@ function put(
   out[`x-ratelimit-reset-${suffix}`] = formatResetDuration(state.resetMs);
 }
 
+/** `retry-after` (whole seconds, at least 1) and `retry-after-ms` for a wait of `ms`. */
+export function retryAfterHeaders(ms: number): Record<string, string> {
+  return {
+    'retry-after': String(Math.max(1, Math.ceil(ms / 1000))),
+    'retry-after-ms': String(Math.max(0, Math.ceil(ms))),
+  };
+}
+
 /**
  * Response headers for a rate-limit outcome, in the OpenAI convention the official SDKs read:
  * `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, and for a refusal `retry-after`
@@ -49,10 +57,7 @@ export function rateLimitHeaders(
       resetMs: source.resetMs,
       resetAt: 0,
     });
-    if (source.retryAfterMs !== undefined) {
-      out['retry-after'] = String(Math.max(1, Math.ceil(source.retryAfterMs / 1000)));
-      out['retry-after-ms'] = String(Math.max(0, Math.ceil(source.retryAfterMs)));
-    }
+    if (source.retryAfterMs !== undefined) Object.assign(out, retryAfterHeaders(source.retryAfterMs));
     return out;
   }
   put(out, 'requests', source.requests);

@@ -42,6 +42,10 @@ describe('RateLimiter in process', () => {
     expect(headers['x-ratelimit-limit-requests']).toBe('3');
     expect(headers['x-ratelimit-remaining-requests']).toBe('0');
     expect(Number(headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // The error carries the same headers itself, for a proxy that copies an error's `headers`.
+    expect(error.headers).toEqual(headers);
+    expect(error.headers['retry-after-ms']).toBe(String(Math.ceil(error.retryAfterMs!)));
+    expect(Object.isFrozen(error.headers)).toBe(true);
     // Another subject is unaffected.
     await expect(limiter.reserve({ id: 'key:b', rpm: 3 })).resolves.toMatchObject({ degraded: false });
   });
@@ -77,6 +81,17 @@ describe('RateLimiter in process', () => {
     expect(second.requests!.remaining).toBe(98);
   });
 
+  it('takes a lazy estimate and computes it only for a subject with a tokens limit', async () => {
+    const limiter = new RateLimiter();
+    const estimate = vi.fn(() => 42.2);
+    const free = await limiter.reserve({ id: 'key:lazy-free', rpm: 5 }, estimate);
+    expect(estimate).not.toHaveBeenCalled();
+    expect(free.estimatedTokens).toBe(0);
+    const limited = await limiter.reserve({ id: 'key:lazy-tpm', tpm: 100 }, estimate);
+    expect(estimate).toHaveBeenCalledTimes(1);
+    expect(limited).toMatchObject({ estimatedTokens: 43, tokens: { remaining: 57 } });
+  });
+
   it('refuses a request larger than the whole tokens limit as not retryable', async () => {
     const limiter = new RateLimiter();
     const error = await refusal(limiter.reserve({ id: 'key:big', rpm: 10, tpm: 500 }, 501));
@@ -89,6 +104,8 @@ describe('RateLimiter in process', () => {
     });
     expect(error.retryAfterMs).toBeUndefined();
     expect(rateLimitHeaders(error)['retry-after']).toBeUndefined();
+    expect(error.headers).toMatchObject({ 'x-ratelimit-limit-tokens': '500' });
+    expect(error.headers['retry-after']).toBeUndefined();
     expect((await limiter.peek({ id: 'key:big', rpm: 10 })).requests!.remaining).toBe(10);
   });
 

@@ -244,16 +244,23 @@ export class RateLimiter {
   }
 
   /**
-   * Admits one request and reserves `estimatedTokens` against the subject's limits.
+   * Admits one request and reserves `estimatedTokens` against the subject's limits. Pass a function
+   * to estimate only when the subject has a tokens limit (the estimate tokenizes the whole prompt).
    *
    * @throws RateLimitError `LLM_EDGE_RATE_LIMITED` (429, with `retryAfterMs`) when a limit is used
    *   up, or `LLM_EDGE_REQUEST_EXCEEDS_TOKEN_LIMIT` when the estimate alone exceeds the tokens limit.
    *   A refused request leaves no trace in the tokens counter.
    */
-  async reserve(subject: RateLimitSubject, estimatedTokens = 0): Promise<RateLimitReservation> {
+  async reserve(
+    subject: RateLimitSubject,
+    estimatedTokens: number | (() => number) = 0,
+  ): Promise<RateLimitReservation> {
     const rpm = checkLimit(subject.rpm, 'subject.rpm');
     const tpm = checkLimit(subject.tpm, 'subject.tpm');
-    const tokensWanted = tpm === undefined ? 0 : Math.max(1, Math.ceil(estimatedTokens));
+    const tokensWanted =
+      tpm === undefined
+        ? 0
+        : Math.max(1, Math.ceil(typeof estimatedTokens === 'function' ? estimatedTokens() : estimatedTokens));
     let degraded = false;
     let requests: RateLimitState | undefined;
 

@@ -117,6 +117,59 @@ describe('RequestValidator: model limits', () => {
   });
 });
 
+describe('RequestValidator: the token estimate is lazy', () => {
+  function counting() {
+    const texts: string[] = [];
+    const countTokens = (text: string) => {
+      texts.push(text);
+      return countTextTokens(text);
+    };
+    return { texts, countTokens };
+  }
+
+  it('does not tokenize when no context window applies, then once on first read', () => {
+    const { texts, countTokens } = counting();
+    const v = new RequestValidator({ resolveModel: () => undefined, countTokens });
+    const result = v.validateChat(base({ max_tokens: 50 }));
+    expect(texts).toEqual([]);
+    const eager = estimateChatTokens(result.request, { countTokens: countTextTokens });
+    expect(result.tokens).toEqual({
+      ...eager,
+      outputTokens: 50,
+      outputTokensPerChoice: 50,
+      totalTokens: eager.promptTokens + 50,
+    });
+    expect(texts).toEqual(['Hello']);
+    expect(result.tokens).toBe(result.tokens);
+    expect(texts).toHaveLength(1);
+    // Spreading or serialising the result still shows the estimate.
+    expect({ ...result }.tokens).toEqual(result.tokens);
+  });
+
+  it('tokenizes during validation when the context-window check needs it, and only then', () => {
+    const { texts, countTokens } = counting();
+    const v = new RequestValidator({ resolveModel: () => small, countTokens });
+    const result = v.validateChat(base({ max_tokens: 50 }));
+    expect(texts).toEqual(['Hello']);
+    expect(result.tokens.totalTokens).toBeGreaterThan(50);
+    expect(texts).toHaveLength(1);
+    expect(
+      refusal(() =>
+        v.validateChat(base({ max_tokens: 300, messages: [{ role: 'user', content: 'word '.repeat(800) }] })),
+      ).code,
+    ).toBe('LLM_EDGE_CONTEXT_LENGTH_EXCEEDED');
+  });
+
+  it('counts embeddings inputs only when read', () => {
+    const { texts, countTokens } = counting();
+    const v = new RequestValidator({ countTokens });
+    const result = v.validateEmbeddings({ model: 'text-embedding-3-small', input: ['a b', 'c'] });
+    expect(texts).toEqual([]);
+    expect(result.tokens).toBe(estimateEmbeddingsTokens(result.request, countTextTokens));
+    expect(texts.length).toBeGreaterThan(0);
+  });
+});
+
 describe('RequestValidator: message structure', () => {
   const call = (id: string) => ({ id, type: 'function', function: { name: 'f', arguments: '{}' } });
 

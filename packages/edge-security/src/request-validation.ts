@@ -90,7 +90,10 @@ export interface ValidationContext {
   readonly model?: ModelLimits;
 }
 
-/** A chat request that passed validation, with its pre-call token estimate. */
+/**
+ * A chat request that passed validation, with its pre-call token estimate. `tokens` is computed on
+ * first read (it tokenizes the whole prompt), unless the context-window check already needed it.
+ */
 export interface ValidatedChatRequest {
   readonly request: ChatRequest;
   readonly tokens: TokenEstimate;
@@ -99,11 +102,32 @@ export interface ValidatedChatRequest {
   readonly bodyBytes: number;
 }
 
-/** An embeddings request that passed validation, with its input token estimate. */
+/** An embeddings request that passed validation, with its input token estimate (computed on first read). */
 export interface ValidatedEmbeddingsRequest {
   readonly request: EmbeddingsRequest;
   readonly tokens: number;
   readonly bodyBytes: number;
+}
+
+/** Defines `name` on `target` as a getter that computes `compute()` once, on first read. */
+function defineLazy<T extends object, K extends string, V>(
+  target: T,
+  name: K,
+  compute: () => V,
+): T & Record<K, V> {
+  let value: V;
+  let done = false;
+  return Object.defineProperty(target, name, {
+    enumerable: true,
+    configurable: false,
+    get: () => {
+      if (!done) {
+        value = compute();
+        done = true;
+      }
+      return value;
+    },
+  }) as T & Record<K, V>;
 }
 
 function jsonPath(...parts: (string | number)[]): string {
@@ -268,12 +292,15 @@ export class RequestValidator {
         },
       ]);
     }
-    const tokens = estimateChatTokens(request, {
-      defaultOutputTokens: o.defaultOutputTokens,
-      countTokens: o.countTokens,
-      ...(maxOutput !== undefined ? { maxOutputTokens: maxOutput } : {}),
-    });
+    const result = defineLazy({ request, ...(model ? { model } : {}), bodyBytes }, 'tokens', () =>
+      estimateChatTokens(request, {
+        defaultOutputTokens: o.defaultOutputTokens,
+        countTokens: o.countTokens,
+        ...(maxOutput !== undefined ? { maxOutputTokens: maxOutput } : {}),
+      }),
+    );
     if (model?.contextWindow !== undefined && model.contextWindow > 0) {
+      const tokens = result.tokens;
       const needed = tokens.promptTokens + (requested ?? 0);
       if (needed > model.contextWindow) {
         throw new RequestValidationError('LLM_EDGE_CONTEXT_LENGTH_EXCEEDED', [
@@ -287,7 +314,7 @@ export class RequestValidator {
         ]);
       }
     }
-    return { request, tokens, ...(model ? { model } : {}), bodyBytes };
+    return result;
   }
 
   /**
@@ -318,7 +345,8 @@ export class RequestValidator {
         ]);
       }
     }
-    return { request, tokens: estimateEmbeddingsTokens(request, this.#o.countTokens), bodyBytes };
+    const countTokens = this.#o.countTokens;
+    return defineLazy({ request, bodyBytes }, 'tokens', () => estimateEmbeddingsTokens(request, countTokens));
   }
 
   #checkBodySize(body: unknown, known: number | undefined): number {

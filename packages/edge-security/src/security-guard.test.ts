@@ -49,6 +49,38 @@ async function failure(promise: Promise<unknown>): Promise<SecurityError> {
   throw new Error('expected a SecurityError');
 }
 
+describe('SecurityGuard: token estimate only when needed', () => {
+  it('does not tokenize the prompt for a key without a tokens limit or a known context window', async () => {
+    let counted = 0;
+    const countTokens = (text: string) => {
+      counted++;
+      return text.length;
+    };
+    const g = new SecurityGuard({
+      keys: new ApiKeyStore({
+        keys: [
+          { name: 'team', hash: team.hash, rpm: 10 },
+          { name: 'other', hash: other.hash, tpm: 10_000 },
+        ],
+      }),
+      validator: new RequestValidator({ resolveModel: () => undefined, countTokens }),
+    });
+    const free = await g.admitChat({ headers: auth, body: body('hello there') });
+    expect(counted).toBe(0);
+    expect(free.estimatedTokens).toBe(0);
+    // Reading the estimate still gives it.
+    expect(free.tokens.promptTokens).toBeGreaterThan(0);
+    expect(counted).toBe(1);
+    const limited = await g.admitChat({
+      headers: { authorization: `Bearer ${other.key}` },
+      body: body('hello there'),
+    });
+    expect(counted).toBe(2);
+    expect(limited.estimatedTokens).toBe(limited.tokens.totalTokens);
+    expect(counted).toBe(2);
+  });
+});
+
 describe('SecurityGuard', () => {
   it('admits a request: key, redacted request, reservation and headers', async () => {
     const g = guard();

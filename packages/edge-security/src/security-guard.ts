@@ -143,17 +143,21 @@ export class SecurityGuard {
     if (key) this.keys!.authorizeModel(key, validated.request.model);
     const scanned = this.pii.applyToChatRequest(validated.request, input.piiMode);
     if (key) await this.spend.check(key);
-    const reservation = await this.limiter.reserve(subject, validated.tokens.totalTokens);
-    return {
+    // The estimate tokenizes the prompt: only a tokens limit (or a later read of `tokens`) pays for it.
+    const reservation = await this.limiter.reserve(subject, () => validated.tokens.totalTokens);
+    const admission = {
       ...(key ? { key } : {}),
       subject,
       request: scanned.request,
-      tokens: validated.tokens,
       estimatedTokens: reservation.estimatedTokens,
       reservation,
       pii: { total: scanned.total, counts: scanned.counts },
       headers: rateLimitHeaders(reservation),
     };
+    return Object.defineProperty(admission, 'tokens', {
+      enumerable: true,
+      get: () => validated.tokens,
+    }) as ChatAdmission;
   }
 
   /** Admits an embeddings request through every stage. */
@@ -166,7 +170,7 @@ export class SecurityGuard {
     if (key) this.keys!.authorizeModel(key, validated.request.model);
     const scanned = this.pii.applyToEmbeddingsRequest(validated.request, input.piiMode);
     if (key) await this.spend.check(key);
-    const reservation = await this.limiter.reserve(subject, validated.tokens);
+    const reservation = await this.limiter.reserve(subject, () => validated.tokens);
     return {
       ...(key ? { key } : {}),
       subject,

@@ -19,6 +19,13 @@ describe('SpendLedger in process', () => {
       type: 'insufficient_quota',
     });
     expect((error as BudgetExceededError).spentUsd).toBeCloseTo(0.3, 9);
+    // A monthly budget says when it is back, in headers a proxy copies onto the 429.
+    const { resetMs, headers } = error as BudgetExceededError;
+    expect(resetMs).toBeGreaterThan(0);
+    expect(headers).toEqual({
+      'retry-after': String(Math.max(1, Math.ceil(resetMs! / 1000))),
+      'retry-after-ms': String(Math.ceil(resetMs!)),
+    });
     await ledger.reset(key);
     expect((await ledger.check(key)).spentUsd).toBe(0);
   });
@@ -44,7 +51,10 @@ describe('SpendLedger in process', () => {
     now += 120_000; // 2026-02-01 00:01
     await expect(ledger.check(daily)).resolves.toMatchObject({ spentUsd: 0 });
     await expect(ledger.check(monthly)).resolves.toMatchObject({ spentUsd: 0 });
-    await expect(ledger.check(lifetime)).rejects.toThrow(BudgetExceededError);
+    const lifetimeError = (await ledger.check(lifetime).catch((e: unknown) => e)) as BudgetExceededError;
+    expect(BudgetExceededError.isInstance(lifetimeError)).toBe(true);
+    // A lifetime budget never comes back: no retry-after.
+    expect(lifetimeError.headers).toEqual({});
     now = Date.UTC(2026, 1, 2, 0, 0, 0);
     await ledger.record(monthly, 0.5);
     expect((await ledger.get(monthly)).spentUsd).toBe(0.5);
