@@ -27,7 +27,6 @@ import {
 import { type Simulator, startSimulator } from '@llm-edge/simulator';
 import { type Env, type GatewayConfigInput, isValidatedConfig, parseConfig } from './config-loader';
 import type { GatewayConfig } from './config-schema';
-import { mapGatewayError } from './error-mapping';
 import { AgentError } from './errors';
 import { Pipeline } from './pipeline';
 import { createProviderFromConfig, type GatewayProvider } from './provider-factory';
@@ -325,7 +324,6 @@ export function createGateway(
       shutdownDeadlineMs: server.shutdownDeadlineMs,
       trustProxy: server.trustProxy,
       exposeMetrics: resolved.telemetry.metrics,
-      mapError: mapGatewayError,
       ...(server.tls ? { tls: { cert: server.tls.cert, key: server.tls.key } } : {}),
     });
     const url = await proxy.listen({ port: server.port, host: server.host });

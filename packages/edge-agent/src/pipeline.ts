@@ -286,12 +286,13 @@ export class Pipeline {
     const parent = ctx.traceContext;
     let span = this.#stage('validate', parent);
     let request: ChatRequest;
-    let estimate: number;
+    let estimate: () => number;
     let genAiProvider: string;
     try {
       const validated = guard.validator.validateChat(body, bodySize(ctx));
       request = validated.request;
-      estimate = validated.tokens.totalTokens;
+      // Tokenizing the prompt is paid for only when the key has a tokens limit.
+      estimate = () => validated.tokens.totalTokens;
       ctx.annotate({ model: request.model });
       genAiProvider = this.#resolve(request.model);
       if (auth.key) guard.keys?.authorizeModel(auth.key, request.model);
@@ -331,12 +332,12 @@ export class Pipeline {
     const parent = ctx.traceContext;
     let span = this.#stage('validate', parent);
     let request: EmbeddingsRequest;
-    let estimate: number;
+    let estimate: () => number;
     let genAiProvider: string;
     try {
       const validated = guard.validator.validateEmbeddings(body, bodySize(ctx));
       request = validated.request;
-      estimate = validated.tokens;
+      estimate = () => validated.tokens;
       ctx.annotate({ model: request.model });
       genAiProvider = this.#resolve(request.model);
       if (auth.key) guard.keys?.authorizeModel(auth.key, request.model);
@@ -369,7 +370,7 @@ export class Pipeline {
   async #limit(
     ctx: Ctx,
     auth: { key?: ApiKeyRecord; subject: RateLimitSubject },
-    estimatedTokens: number,
+    estimatedTokens: () => number,
   ): Promise<RateLimitReservation> {
     const guard = this.#deps.guard;
     const span = this.#stage('rate-limit', ctx.traceContext);
