@@ -32,6 +32,28 @@ function readAll(response: IncomingMessage): Promise<string> {
   });
 }
 
+describe('start-up', () => {
+  it('starts without a Fastify deprecation warning (request logging is off through logController)', async () => {
+    const warnings: Error[] = [];
+    const collect = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', collect);
+    try {
+      const { proxy } = await startProxy();
+      await proxy.close();
+      // process.emitWarning delivers on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', collect);
+    }
+    const fastify = warnings.filter(
+      (w) => w.name.startsWith('Fastify') || String((w as Error & { code?: unknown }).code).startsWith('FST'),
+    );
+    expect(fastify.map((w) => `${(w as Error & { code?: string }).code}: ${w.message}`)).toEqual([]);
+  });
+});
+
 describe('timeouts', () => {
   it('answers 408 in the client shape when headers do not arrive within headersMs', async () => {
     const metrics = createMetrics();
