@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, errors as undiciErrors } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createAnthropicProvider } from './anthropic-provider';
 import type { ChatChunk } from './chat-schemas';
 import { ProviderError } from './errors';
 import { createOpenAIProvider } from './openai-provider';
@@ -12,6 +14,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 interface TestServer {
   url: string;
   connections: number;
+  /** Responses the client closed before the server finished writing them. */
+  cutShort: number;
   /** Resolves when the server sees the client close a request's connection. */
   closed: Promise<void>;
   close(): Promise<void>;
@@ -29,13 +33,15 @@ async function serve(handler: Handler): Promise<TestServer> {
   });
   const server: Server = createServer((req, res) => {
     res.on('close', () => {
-      if (!res.writableFinished) markClosed();
+      if (res.writableFinished) return;
+      state.cutShort++;
+      markClosed();
     });
     // Reading the body lets Node keep the connection alive after the answer.
     req.resume();
     handler(req, res);
   });
-  const state = { connections: 0 };
+  const state = { connections: 0, cutShort: 0 };
   server.on('connection', () => state.connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -43,6 +49,9 @@ async function serve(handler: Handler): Promise<TestServer> {
     url: `http://127.0.0.1:${port}`,
     get connections() {
       return state.connections;
+    },
+    get cutShort() {
+      return state.cutShort;
     },
     closed,
     close: () =>
@@ -211,6 +220,94 @@ describe('HTTP transport', () => {
     }
     expect(server.connections).toBe(1);
     await p.close();
+  });
+
+  describe('keep-alive: a finished call hands its connection back to the pool', () => {
+    const fixture = (name: string) =>
+      readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+    /** Free pooled connections to the server, as undici counts them. */
+    const free = (agent: Agent, url: string) =>
+      (agent.stats as Record<string, { free?: number } | undefined>)[new URL(url).origin]?.free ?? 0;
+
+    /**
+     * Answers streams with the whole event stream (through its last event) but ends the HTTP body
+     * only when the test says so: by then the client has read the last event, so a client that
+     * destroys the body at that point cuts the response short and loses the connection.
+     */
+    async function streamServer(events: string) {
+      const endings: Array<() => void> = [];
+      const server = await serve((req, res) => {
+        if (req.headers.accept?.includes('text/event-stream') || req.url?.includes('messages')) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(events);
+          endings.push(() => res.end());
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(completion));
+      });
+      return { server, endings };
+    }
+
+    it('OpenAI streams and JSON calls, one after another, share one connection and none is cut short', async () => {
+      const { server, endings } = await streamServer(fixture('openai-stream.sse'));
+      const agent = new Agent();
+      const p = createOpenAIProvider({ apiKey: 'sk-test', baseURL: `${server.url}/v1`, dispatcher: agent });
+      try {
+        for (let i = 0; i < 3; i++) {
+          const chunks = await drain(await p.chatStream({ ...request, stream: true }));
+          expect(chunks.length).toBeGreaterThan(1);
+          expect(endings).toHaveLength(i + 1);
+          endings[i]!();
+          await expect.poll(() => free(agent, server.url)).toBe(1);
+          expect((await p.chat(request)).choices[0]?.message.content).toBe('ok');
+          await expect.poll(() => free(agent, server.url)).toBe(1);
+        }
+        expect(server.connections).toBe(1);
+        expect(server.cutShort).toBe(0);
+      } finally {
+        await agent.close();
+      }
+    });
+
+    it('Anthropic streams (ended by message_stop) share one connection and none is cut short', async () => {
+      const { server, endings } = await streamServer(fixture('anthropic-stream.sse'));
+      const agent = new Agent();
+      const p = createAnthropicProvider({ apiKey: 'sk-ant-test', baseURL: server.url, dispatcher: agent });
+      try {
+        for (let i = 0; i < 3; i++) {
+          const chunks = await drain(
+            await p.chatStream({ ...request, model: 'claude-haiku-4-5', stream: true }),
+          );
+          expect(chunks.at(-1)?.usage).toBeTruthy();
+          endings[i]!();
+          await expect.poll(() => free(agent, server.url)).toBe(1);
+        }
+        expect(server.connections).toBe(1);
+        expect(server.cutShort).toBe(0);
+      } finally {
+        await agent.close();
+      }
+    });
+
+    it('a body that goes on after the last event is cut (the connection is not kept)', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(fixture('openai-stream.sse'));
+        // Past [DONE] the upstream keeps sending: nothing a client should wait for.
+        const timer = setInterval(() => res.write(`: ${'x'.repeat(16 * 1024)}\n\n`), 5);
+        res.on('close', () => clearInterval(timer));
+      });
+      const agent = new Agent();
+      const p = createOpenAIProvider({ apiKey: 'sk-test', baseURL: `${server.url}/v1`, dispatcher: agent });
+      try {
+        expect((await drain(await p.chatStream({ ...request, stream: true }))).length).toBeGreaterThan(1);
+        await server.closed;
+        expect(server.cutShort).toBe(1);
+      } finally {
+        await agent.close();
+      }
+    });
   });
 
   it('reports a stream cut before its end as a network error', async () => {

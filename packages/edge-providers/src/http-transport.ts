@@ -23,12 +23,21 @@ export interface TransportRequest {
 export interface TransportResponse {
   status: number;
   headers: Record<string, string>;
-  /** The body chunks, under the first-byte and idle timeouts; ends the call when done or abandoned. */
+  /**
+   * The body chunks, under the first-byte and idle timeouts. A failure (abort, timeout, reset)
+   * closes the connection; a consumer that stops reading early must then call `close()` or `release()`.
+   */
   chunks(): AsyncGenerator<Uint8Array, void, undefined>;
   /** Reads the whole body as text. */
   text(): Promise<string>;
-  /** Closes the upstream connection if the body was not read to its end. */
+  /** Abandons the call: closes the upstream connection if the body was not read to its end. */
   close(): void;
+  /**
+   * Ends a call whose consumer has all it needs (its protocol's last event arrived) while the body
+   * may not have ended yet: reads what is left in the background, so the connection goes back to
+   * the keep-alive pool, and closes it only if the upstream keeps sending or stalls.
+   */
+  release(): void;
 }
 
 /** Settings of {@link HttpTransport}. */
@@ -40,6 +49,10 @@ export interface HttpTransportOptions {
 }
 
 const MAX_ERROR_BODY_CHARS = 64 * 1024;
+/** Most bytes `release()` reads past the last event before it gives the connection up. */
+const RELEASE_MAX_BYTES = 64 * 1024;
+/** Longest `release()` waits for the body's end before it gives the connection up. */
+const RELEASE_MAX_WAIT_MS = 5_000;
 
 function headerRecord(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -141,11 +154,17 @@ export class HttpTransport {
 
     const responseHeaders = headerRecord(response.headers);
     const upstream = response.body;
+    // One reader for the body, shared by chunks() and release(); reading it to its end (rather than
+    // destroying it) is what lets undici reuse the connection, and costs no error object.
+    let reader: AsyncIterator<Uint8Array> | undefined;
+    const bodyReader = (): AsyncIterator<Uint8Array> =>
+      (reader ??= upstream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>);
     let firstChunk = true;
     let ended = false;
 
     async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
-      const iterator = upstream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+      const iterator = bodyReader();
+      let failed = false;
       try {
         while (true) {
           if (!firstChunk) arm(timeouts.idleMs, 'idle');
@@ -153,6 +172,7 @@ export class HttpTransport {
           try {
             step = await iterator.next();
           } catch (error) {
+            failed = true;
             throw translate(error);
           }
           if (step.done) {
@@ -165,9 +185,34 @@ export class HttpTransport {
         }
       } finally {
         finish();
-        if (!ended) upstream.destroy();
+        // A consumer that merely stopped reading leaves the body to close() or release().
+        if (failed && !ended) upstream.destroy();
       }
     }
+
+    const drainRest = async (): Promise<void> => {
+      const limit = setTimeout(() => upstream.destroy(), Math.min(timeouts.idleMs, RELEASE_MAX_WAIT_MS));
+      let bytes = 0;
+      try {
+        for (;;) {
+          const step = await bodyReader().next();
+          if (step.done) {
+            ended = true;
+            return;
+          }
+          bytes += step.value.byteLength;
+          if (bytes > RELEASE_MAX_BYTES) {
+            upstream.destroy();
+            return;
+          }
+        }
+      } catch {
+        // The body was cut (by the limit above or by the upstream) after the caller had all it
+        // needed: only the connection is lost, which undici already counts as closed.
+      } finally {
+        clearTimeout(limit);
+      }
+    };
 
     const text = async (): Promise<string> => {
       const decoder = new TextDecoder();
@@ -194,6 +239,10 @@ export class HttpTransport {
       close: () => {
         finish();
         if (!ended) upstream.destroy();
+      },
+      release: () => {
+        finish();
+        if (!ended && !upstream.destroyed) void drainRest();
       },
     };
   }

@@ -1,4 +1,5 @@
 import { type Simulator, type SimulatorRequestLogEntry, startSimulator } from '@llm-edge/simulator';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAnthropicProvider } from './anthropic-provider';
 import type { ChatChunk, ChatRequest, ToolCall } from './chat-schemas';
@@ -25,7 +26,7 @@ interface AdapterCase {
   embeddingModel?: string;
   create(
     sim: Simulator,
-    overrides?: { timeouts?: Partial<ProviderTimeouts>; apiKey?: string },
+    overrides?: { timeouts?: Partial<ProviderTimeouts>; apiKey?: string; dispatcher?: Dispatcher },
   ): ClosableProvider;
   /** Where the model under test is a deployment, not a listed model: check the documented list call instead. */
   modelListPath?: string;
@@ -48,6 +49,7 @@ const cases: AdapterCase[] = [
         apiKey: o?.apiKey ?? API_KEY,
         baseURL: `${sim.url}/v1`,
         timeouts: o?.timeouts ?? {},
+        ...(o?.dispatcher ? { dispatcher: o.dispatcher } : {}),
       }),
     checkUpstream(entry, stream) {
       expect(entry.method).toBe('POST');
@@ -77,6 +79,7 @@ const cases: AdapterCase[] = [
         baseURL: `${sim.url}/v1`,
         quirks: { maxTokensField: 'max_tokens' },
         timeouts: o?.timeouts ?? {},
+        ...(o?.dispatcher ? { dispatcher: o.dispatcher } : {}),
       }),
     checkUpstream(entry, stream) {
       expect(entry.path).toBe('/v1/chat/completions');
@@ -97,6 +100,7 @@ const cases: AdapterCase[] = [
         baseURL: sim.url,
         apiVersion: '2024-10-21',
         timeouts: o?.timeouts ?? {},
+        ...(o?.dispatcher ? { dispatcher: o.dispatcher } : {}),
       }),
     modelListPath: '/openai/models?api-version=2024-10-21',
     checkUpstream(entry, stream) {
@@ -118,6 +122,7 @@ const cases: AdapterCase[] = [
         apiKey: o?.apiKey ?? API_KEY,
         baseURL: sim.url,
         timeouts: o?.timeouts ?? {},
+        ...(o?.dispatcher ? { dispatcher: o.dispatcher } : {}),
       }),
     unsupported: { field: { n: 2 }, param: 'n' },
     checkUpstream(entry, stream) {
@@ -141,7 +146,12 @@ const cases: AdapterCase[] = [
     model: 'gemini-2.5-flash',
     embeddingModel: 'gemini-embedding-001',
     create: (sim, o) =>
-      createGeminiProvider({ apiKey: o?.apiKey ?? API_KEY, baseURL: sim.url, timeouts: o?.timeouts ?? {} }),
+      createGeminiProvider({
+        apiKey: o?.apiKey ?? API_KEY,
+        baseURL: sim.url,
+        timeouts: o?.timeouts ?? {},
+        ...(o?.dispatcher ? { dispatcher: o.dispatcher } : {}),
+      }),
     unsupported: { field: { logprobs: true }, param: 'logprobs' },
     checkUpstream(entry, stream) {
       expect(entry.method).toBe('POST');
@@ -278,6 +288,35 @@ describe.each(cases)('provider conformance: $label', (adapter) => {
     const entry = onlyEntry();
     expect(entry.outcome).toBe('completed');
     adapter.checkUpstream(entry, false);
+  });
+
+  it('keep-alive: sequential chats and streams reuse one connection, none cut short', async () => {
+    // Counts every TCP connection the adapter opens to the simulator.
+    let opened = 0;
+    const connect = buildConnector({});
+    const agent = new Agent({
+      connect: (options, callback) => {
+        opened++;
+        return connect(options, callback);
+      },
+    });
+    const pooled = adapter.create(sim, { dispatcher: agent });
+    const origin = new URL(sim.url).origin;
+    const free = () => (agent.stats as Record<string, { free?: number } | undefined>)[origin]?.free ?? 0;
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await pooled.chat(helloRequest(adapter.model))).choices[0]?.message.content).toBe(REPLY_TEXT);
+        await waitFor(() => (free() === 1 ? true : undefined), 'the connection back in the pool');
+        const chunks = await collect(await pooled.chatStream(helloRequest(adapter.model)));
+        expect(chunks.at(-1)?.usage).toBeTruthy();
+        await waitFor(() => (free() === 1 ? true : undefined), 'the connection back in the pool');
+      }
+      expect(opened).toBe(1);
+      expect(sim.requestLog().map((e) => e.outcome)).toEqual(Array(6).fill('completed'));
+    } finally {
+      await pooled.close();
+      await agent.close();
+    }
   });
 
   it('chatStream: content deltas add up, one finish, usage chunk last', async () => {

@@ -110,8 +110,10 @@ export class ProviderRuntime {
     const response = await this.transport.send(request);
     const provider = this.options.name;
     async function* run(): AsyncGenerator<ChatChunk> {
+      let finished = false;
       try {
         yield* translate(readServerSentEvents(response.chunks()));
+        finished = true;
       } catch (error) {
         if (ProviderError.isInstance(error)) throw error;
         throw new ProviderError({
@@ -121,7 +123,10 @@ export class ProviderRuntime {
           cause: error,
         });
       } finally {
-        response.close();
+        // After the stream's last event the body normally ends at once: read it so the connection
+        // is reused. A consumer that stopped early, or a failure, closes the connection.
+        if (finished) response.release();
+        else response.close();
       }
     }
     return run();
