@@ -107,6 +107,11 @@ export interface ProxyContext<TBody = unknown> {
    * before the handler runs), `undefined` on GET routes. Not validated further.
    */
   readonly body: TBody;
+  /**
+   * Size of the request body in bytes as received (the `content-length`, or the length of a
+   * chunked body); `undefined` on GET routes. Pass it on instead of measuring the parsed body again.
+   */
+  readonly bodyBytes: number | undefined;
   /** Request headers, names lower-cased. */
   readonly headers: Readonly<IncomingHttpHeaders>;
   /** Client address (`X-Forwarded-For` is honoured only with the `trustProxy` option). */

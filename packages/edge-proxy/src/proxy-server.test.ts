@@ -16,6 +16,46 @@ function post(url: string, path: string, body: unknown, headers: Record<string, 
 }
 
 describe('routes', () => {
+  it('tells handlers the body size as received, declared or chunked, and none on GET', async () => {
+    const sizes: Array<number | undefined> = [];
+    const base = fakeHandlers();
+    const { url } = await startProxy({
+      handlers: fakeHandlers({
+        chatCompletions: async (ctx) => {
+          sizes.push(ctx.bodyBytes);
+          return base.chatCompletions(ctx);
+        },
+        models: async (ctx) => {
+          sizes.push(ctx.bodyBytes);
+          return base.models(ctx);
+        },
+      }),
+    });
+    // Multi-byte text: bytes, not characters, are counted.
+    const text = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'héllo ✓' }] });
+    const declared = await post(url, '/v1/chat/completions', text);
+    expect(declared.status).toBe(200);
+    const encoder = new TextEncoder();
+    const chunked = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      // A stream body has no content-length: fetch sends it chunked.
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(encoder.encode(text.slice(0, 10)));
+          controller.enqueue(encoder.encode(text.slice(10)));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(200);
+    expect((await fetch(`${url}/v1/models`)).status).toBe(200);
+    const bytes = Buffer.byteLength(text);
+    expect(bytes).toBeGreaterThan(text.length);
+    expect(sizes).toEqual([bytes, bytes, undefined]);
+  });
+
   it('serves each API route through its handler with the parsed body, headers, ip and request id', async () => {
     const seen: Array<
       Pick<ProxyContext, 'route' | 'dialect' | 'body' | 'clientIp' | 'requestId' | 'method'>

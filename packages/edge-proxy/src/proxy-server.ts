@@ -568,7 +568,14 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
 
   app.removeAllContentTypeParsers();
   // Every POST route speaks JSON whatever the content-type says (curl -d sends form encoding).
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const state = states.get(request);
+    if (state !== undefined) {
+      // Node's parser holds a body to its content-length, so only a chunked body is measured.
+      const declared = Number(request.headers['content-length']);
+      state.bodyBytes =
+        Number.isSafeInteger(declared) && declared >= 0 ? declared : Buffer.byteLength(body as string);
+    }
     try {
       done(
         null,

@@ -78,6 +78,7 @@ export class RequestState implements ProxyContext<Record<string, unknown> | unde
   readonly annotations: RequestAnnotations = {};
   readonly responseHeaders: Record<string, string>;
   body: Record<string, unknown> | undefined = undefined;
+  bodyBytes: number | undefined = undefined;
   /** Time spent waiting for a slow client's socket to drain, excluded from overhead. */
   clientWaitMs = 0;
   /** Clock reading when the first stream event was written. */
