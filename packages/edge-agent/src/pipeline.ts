@@ -91,10 +91,9 @@ function cacheStatus(source: CacheSource): CacheStatus {
   return HIT_SOURCES.has(source) ? 'HIT' : 'MISS';
 }
 
-/** The body size the client declared, so validation need not serialise the parsed body again. */
+/** The body size as the proxy received it, so validation need not serialise the parsed body again. */
 function bodySize(ctx: Ctx): { bodyBytes?: number } {
-  const declared = Number(headerValue(ctx.headers['content-length']));
-  return Number.isSafeInteger(declared) && declared >= 0 ? { bodyBytes: declared } : {};
+  return ctx.bodyBytes === undefined ? {} : { bodyBytes: ctx.bodyBytes };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
