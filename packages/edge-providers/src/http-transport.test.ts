@@ -225,6 +225,8 @@ describe('HTTP transport', () => {
   describe('keep-alive: a finished call hands its connection back to the pool', () => {
     const fixture = (name: string) =>
       readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+    /** How long to wait for undici to pool a connection again: generous, a loaded machine is slow. */
+    const POOL_WAIT = { timeout: 10_000 };
     /** Free pooled connections to the server, as undici counts them. */
     const free = (agent: Agent, url: string) =>
       (agent.stats as Record<string, { free?: number } | undefined>)[new URL(url).origin]?.free ?? 0;
@@ -259,9 +261,9 @@ describe('HTTP transport', () => {
           expect(chunks.length).toBeGreaterThan(1);
           expect(endings).toHaveLength(i + 1);
           endings[i]!();
-          await expect.poll(() => free(agent, server.url)).toBe(1);
+          await expect.poll(() => free(agent, server.url), POOL_WAIT).toBe(1);
           expect((await p.chat(request)).choices[0]?.message.content).toBe('ok');
-          await expect.poll(() => free(agent, server.url)).toBe(1);
+          await expect.poll(() => free(agent, server.url), POOL_WAIT).toBe(1);
         }
         expect(server.connections).toBe(1);
         expect(server.cutShort).toBe(0);
@@ -281,7 +283,7 @@ describe('HTTP transport', () => {
           );
           expect(chunks.at(-1)?.usage).toBeTruthy();
           endings[i]!();
-          await expect.poll(() => free(agent, server.url)).toBe(1);
+          await expect.poll(() => free(agent, server.url), POOL_WAIT).toBe(1);
         }
         expect(server.connections).toBe(1);
         expect(server.cutShort).toBe(0);
