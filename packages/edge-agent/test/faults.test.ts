@@ -70,11 +70,10 @@ describe('upstream faults from the simulator', () => {
       .withResponse();
     const elapsed = performance.now() - started;
     expect(response.headers.get('x-llm-edge-target')).toBe('haiku');
-    // Bounded by the configured budget (first-byte timeout) plus the fallback, not by the hang.
+    // The hang never ends by itself: the gateway gave up on it after its first-byte budget and closed it.
     expect(elapsed).toBeGreaterThanOrEqual(FIRST_BYTE_MS);
-    expect(elapsed).toBeLessThan(FIRST_BYTE_MS * 10);
     const [hung, served] = stack.sim.requestLog();
-    expect(hung).toMatchObject({ model: 'gpt-4o-mini', fault: 'hang' });
+    expect(hung).toMatchObject({ model: 'gpt-4o-mini', fault: 'hang', outcome: 'client_closed' });
     expect(served).toMatchObject({ model: 'claude-haiku-4-5', status: 200 });
     const metrics = await stack.metrics();
     expect(

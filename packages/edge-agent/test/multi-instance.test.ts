@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Simulator, startSimulator } from '@llm-edge/simulator';
 import OpenAI, { RateLimitError } from 'openai';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Spawned, startGatewayProcess, ThrowawayRedis } from './helpers';
 
@@ -56,12 +57,27 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Resolves once the instance that answered has written a cache entry to Redis (that write follows the response). */
+async function cacheEntriesInRedis(url: string, prefix: string, atLeast: number): Promise<void> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    await eventually(
+      async () => (await client.keys(`${prefix}cache*`)).length >= atLeast,
+      `${atLeast} cache entries in Redis`,
+    );
+  } finally {
+    await client.close();
+  }
+}
+
 describe('two gateway processes sharing one Redis', () => {
   let redis: ThrowawayRedis;
   let sim: Simulator;
   let dir: string;
   const gateways: (Spawned & { url: string })[] = [];
   let clients: OpenAI[];
+  const prefix = `llm-edge-test-${randomBytes(4).toString('hex')}:`;
 
   const ask = (client: OpenAI, content: string, key = OPEN_KEY) =>
     client.chat.completions
@@ -80,7 +96,7 @@ describe('two gateway processes sharing one Redis', () => {
     const env = {
       SIM_URL: sim.url,
       REDIS_URL: redis.url,
-      PREFIX: `llm-edge-test-${randomBytes(4).toString('hex')}:`,
+      PREFIX: prefix,
       PROVIDER_KEY,
       OPEN_KEY,
       LIMITED_KEY,
@@ -138,6 +154,7 @@ describe('two gateway processes sharing one Redis', () => {
     sim.reset();
     const first = await ask(clients[0]!, 'shared cache question');
     expect(first.response.headers.get('x-llm-edge-cache')).toBe('MISS');
+    await cacheEntriesInRedis(redis.url, prefix, 1);
     const second = await ask(clients[1]!, 'shared cache question');
     expect(second.response.headers.get('x-llm-edge-cache')).toBe('HIT');
     expect(second.data.choices[0]?.message.content).toBe(first.data.choices[0]?.message.content);
@@ -173,6 +190,8 @@ describe('two gateway processes sharing one Redis', () => {
     // Shared state works again: cached by one, a hit on the other.
     const first = await ask(clients[1]!, 'after redis came back');
     expect(first.response.headers.get('x-llm-edge-cache')).toBe('MISS');
+    // The restarted throwaway Redis kept nothing, so this answer's entry is the first one.
+    await cacheEntriesInRedis(redis.url, prefix, 1);
     const second = await ask(clients[0]!, 'after redis came back');
     expect(second.response.headers.get('x-llm-edge-cache')).toBe('HIT');
   });
