@@ -1,7 +1,7 @@
 import { mapAnthropicErrorResponse } from './anthropic-errors';
 import { translateAnthropicStream } from './anthropic-stream-translator';
 import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsResponse } from './chat-schemas';
-import { ProviderError, ProviderOptionsError } from './errors';
+import { type ProviderError, ProviderOptionsError, unsupportedField } from './errors';
 import { fromAnthropicResponse } from './from-anthropic-response';
 import { isRecord } from './http-transport';
 import { findModel } from './model-catalogue';
@@ -9,6 +9,7 @@ import type { ClosableProvider } from './openai-provider';
 import type { BaseProviderOptions, CallOptions, ModelInfo, ProviderCapabilities } from './provider';
 import { ProviderRuntime, resolveBaseOptions } from './provider-runtime';
 import { toAnthropicRequest } from './to-anthropic-request';
+import { localRejection } from './translation-helpers';
 
 /** Options of {@link createAnthropicProvider}. */
 export interface AnthropicProviderOptions extends BaseProviderOptions {
@@ -74,12 +75,20 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Clos
     return { provider: name, defaultMaxTokens: limit ? Math.min(limit, defaultMaxTokens) : defaultMaxTokens };
   };
 
+  const noEmbeddings = () => unsupportedField(name, 'model', 'the Anthropic API has no embeddings endpoint');
+
   return {
     specificationVersion: 'v1',
     name,
     kind: 'anthropic',
     capabilities(model: string): ProviderCapabilities {
       return findModel(model)?.capabilities ?? CAPABILITIES;
+    },
+    checkChatRequest(request: ChatRequest): ProviderError | undefined {
+      return localRejection(() => toAnthropicRequest(request, false, settingsFor(request.model)));
+    },
+    checkEmbeddingsRequest(): ProviderError | undefined {
+      return noEmbeddings();
     },
     async chat(request: ChatRequest, callOptions?: CallOptions): Promise<ChatResponse> {
       const body = toAnthropicRequest(request, false, settingsFor(request.model));
@@ -106,13 +115,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Clos
       );
     },
     async embeddings(): Promise<EmbeddingsResponse> {
-      throw new ProviderError({
-        provider: name,
-        kind: 'bad_request',
-        status: 400,
-        param: 'model',
-        message: `${name}: the Anthropic API has no embeddings endpoint`,
-      });
+      throw noEmbeddings();
     },
     async listModels(callOptions?: CallOptions): Promise<ModelInfo[]> {
       const out: ModelInfo[] = [];

@@ -1,9 +1,15 @@
 const PROVIDER_ERROR_MARKER = Symbol.for('llm-edge.providers.error');
 
-/** The normalised categories of provider failure; routing decides failover on these. */
+/**
+ * The normalised categories of provider failure; routing decides failover on these.
+ * `bad_request` is a request no target would take (invalid, or refused by the upstream with a 400);
+ * `unsupported` is a valid request this adapter cannot honour (a field its wire format has no
+ * equivalent for), raised before any upstream call, so another target may well serve it.
+ */
 export type ProviderErrorKind =
   | 'auth'
   | 'bad_request'
+  | 'unsupported'
   | 'not_found'
   | 'rate_limit'
   | 'overloaded'
@@ -41,7 +47,7 @@ export interface ProviderErrorInit {
   retryAfterMs?: number;
   providerMessage?: string;
   providerType?: string;
-  /** Field of the unified request at fault (bad_request), as a JSON path. */
+  /** Field of the unified request at fault (bad_request, unsupported), as a JSON path. */
   param?: string;
   /** Validation issues, when the error comes from schema validation. */
   issues?: readonly ValidationIssue[];
@@ -122,8 +128,28 @@ export class ProviderOptionsError extends Error {
   }
 }
 
-/** Shorthand for a bad_request naming the unified-request field that cannot be honoured. */
-export function unsupportedField(provider: string, param: string, why: string): ProviderError {
+/**
+ * The error for a valid request this adapter cannot honour: kind 'unsupported', status 400, not
+ * retryable, `param` naming the unified-request field. Raised before any upstream call.
+ */
+export function unsupportedField(
+  provider: string,
+  param: string,
+  why: string,
+  cause?: unknown,
+): ProviderError {
+  return new ProviderError({
+    provider,
+    kind: 'unsupported',
+    status: 400,
+    param,
+    message: `${param}: ${why}`,
+    ...(cause !== undefined ? { cause } : {}),
+  });
+}
+
+/** The error for a request that is invalid whatever the target: kind 'bad_request', status 400, `param` naming the field. */
+export function invalidField(provider: string, param: string, why: string): ProviderError {
   return new ProviderError({
     provider,
     kind: 'bad_request',

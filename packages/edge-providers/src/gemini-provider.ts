@@ -16,6 +16,7 @@ import type { ClosableProvider } from './openai-provider';
 import type { BaseProviderOptions, CallOptions, ModelInfo, ProviderCapabilities } from './provider';
 import { ProviderRuntime, resolveBaseOptions } from './provider-runtime';
 import { toGeminiRequest } from './to-gemini-request';
+import { localRejection } from './translation-helpers';
 
 /** Options of {@link createGeminiProvider}. */
 export interface GeminiProviderOptions extends BaseProviderOptions {
@@ -90,6 +91,12 @@ export function createGeminiProvider(options: GeminiProviderOptions): ClosablePr
     capabilities(model: string): ProviderCapabilities {
       return findModel(model)?.capabilities ?? CAPABILITIES;
     },
+    checkChatRequest(request: ChatRequest): ProviderError | undefined {
+      return localRejection(() => toGeminiRequest(request, name));
+    },
+    checkEmbeddingsRequest(request: EmbeddingsRequest): ProviderError | undefined {
+      return localRejection(() => embeddingTexts(name, request));
+    },
     async chat(request: ChatRequest, callOptions?: CallOptions): Promise<ChatResponse> {
       const body = toGeminiRequest(request, name);
       const { body: answer } = await runtime.json({
@@ -115,14 +122,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): ClosablePr
       );
     },
     async embeddings(request: EmbeddingsRequest, callOptions?: CallOptions): Promise<EmbeddingsResponse> {
-      const inputs = typeof request.input === 'string' ? [request.input] : request.input;
-      const texts = inputs.map((input, i) => {
-        if (typeof input !== 'string') {
-          throw unsupportedField(name, `input[${i}]`, 'Gemini embeds text, not token arrays');
-        }
-        return input;
-      });
-      if (request.user !== undefined) throw unsupportedField(name, 'user', 'has no Gemini equivalent');
+      const texts = embeddingTexts(name, request);
       const model = `models/${request.model.replace(/^models\//, '')}`;
       const { body } = await runtime.json({
         method: 'POST',
@@ -191,4 +191,17 @@ export function createGeminiProvider(options: GeminiProviderOptions): ClosablePr
     },
     close: () => runtime.close(),
   };
+}
+
+/** The texts of an embeddings request, or the 'unsupported' error for what Gemini cannot embed. */
+function embeddingTexts(provider: string, request: EmbeddingsRequest): string[] {
+  const inputs = typeof request.input === 'string' ? [request.input] : request.input;
+  const texts = inputs.map((input, i) => {
+    if (typeof input !== 'string') {
+      throw unsupportedField(provider, `input[${i}]`, 'Gemini embeds text, not token arrays');
+    }
+    return input;
+  });
+  if (request.user !== undefined) throw unsupportedField(provider, 'user', 'has no Gemini equivalent');
+  return texts;
 }

@@ -7,10 +7,26 @@ describe('model catalogue', () => {
     for (const entry of modelCatalogue) {
       expect(ids.has(entry.id)).toBe(false);
       ids.add(entry.id);
-      expect(entry.pricesReadOn).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      // An ISO 8601 date, to the month when the sources give no day.
+      expect(entry.pricesReadOn).toMatch(/^\d{4}-\d{2}(-\d{2})?$/);
+      expect(entry.source).not.toBe('');
       expect(entry.prices.cachedInput).toBeLessThanOrEqual(entry.prices.input);
       expect(entry.contextWindow).toBeGreaterThan(0);
     }
+  });
+
+  it('dates third-party price quotes by their sources, not by the day they were copied', () => {
+    const dates = (provider: string) =>
+      new Set(modelCatalogue.filter((e) => e.provider === provider).map((e) => e.pricesReadOn));
+    expect(dates('openai')).toEqual(new Set(['2026-06']));
+    expect(dates('gemini')).toEqual(new Set(['2026-03']));
+    expect(findModel('gpt-4o')?.source).toMatch(/sources dated March to June 2026/);
+  });
+
+  it('claims json_schema for the Anthropic models whose structured outputs the adapter maps', () => {
+    expect(findModel('claude-haiku-4-5')?.capabilities.jsonSchema).toBe(true);
+    expect(findModel('claude-sonnet-4-6')?.capabilities.jsonSchema).toBe(true);
+    expect(findModel('claude-3-5-haiku-latest')?.capabilities.jsonSchema).toBe(false);
   });
 
   it('finds by id, dated alias, provider/model and dated OpenAI snapshot', () => {

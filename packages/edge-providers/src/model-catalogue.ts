@@ -28,9 +28,13 @@ export interface ModelCatalogueEntry {
   capabilities: ProviderCapabilities;
   prices: ModelPrices;
   longContext?: LongContextPrices;
-  /** ISO date the prices were read. */
+  /**
+   * When the prices were known to hold, as an ISO 8601 date: the date of the newest source they were
+   * taken from, or the day the provider's own (undated) page was read. `YYYY-MM` when the sources
+   * give only a month.
+   */
   pricesReadOn: string;
-  /** Where the figures were read. */
+  /** Where the figures were read, and how old those sources are. */
   source: string;
 }
 
@@ -49,10 +53,15 @@ const EMBEDDING: ProviderCapabilities = {
   embeddings: true,
 };
 
-const READ_ON = '2026-11-23';
-const OPENAI_SOURCE = 'OpenAI pricing page as quoted by third-party price trackers (Mar–Jun 2026)';
-const ANTHROPIC_SOURCE = 'platform.claude.com model pages and pricing page';
-const GEMINI_SOURCE = 'Gemini Developer API pricing as quoted by third-party price trackers (Jan–Mar 2026)';
+// Each provider's figures carry the date of their sources, not the day they were typed in.
+const OPENAI_PRICES_OF = '2026-06';
+const OPENAI_SOURCE =
+  'OpenAI list prices as quoted by third-party price trackers; sources dated March to June 2026';
+const ANTHROPIC_PRICES_OF = '2026-11-23';
+const ANTHROPIC_SOURCE = 'platform.claude.com pricing page (undated), read on 2026-11-23';
+const GEMINI_PRICES_OF = '2026-03';
+const GEMINI_SOURCE =
+  'Gemini Developer API list prices as quoted by third-party price trackers; sources dated January to March 2026';
 
 function openai(
   id: string,
@@ -70,11 +79,13 @@ function openai(
     maxOutputTokens,
     capabilities: CHAT,
     prices: { input, cachedInput, output },
-    pricesReadOn: READ_ON,
+    pricesReadOn: OPENAI_PRICES_OF,
     source: OPENAI_SOURCE,
     ...extra,
   };
 }
+
+const NO_STRUCTURED_OUTPUTS: Partial<ModelCatalogueEntry> = { capabilities: { ...CHAT, jsonSchema: false } };
 
 function anthropic(
   id: string,
@@ -83,6 +94,7 @@ function anthropic(
   maxOutputTokens: number,
   input: number,
   output: number,
+  extra: Partial<ModelCatalogueEntry> = {},
 ): ModelCatalogueEntry {
   return {
     id,
@@ -90,11 +102,13 @@ function anthropic(
     aliases,
     contextWindow,
     maxOutputTokens,
-    capabilities: { ...CHAT, jsonSchema: false },
+    // The adapter sends response_format json_schema as output_config.format (structured outputs).
+    capabilities: CHAT,
     // Anthropic: cache reads 0.1x input, 5-minute cache writes 1.25x input.
     prices: { input, cachedInput: input / 10, output, cacheWrite: input * 1.25 },
-    pricesReadOn: READ_ON,
+    pricesReadOn: ANTHROPIC_PRICES_OF,
     source: ANTHROPIC_SOURCE,
+    ...extra,
   };
 }
 
@@ -112,7 +126,7 @@ function gemini(
     capabilities: CHAT,
     prices,
     ...(longContext ? { longContext } : {}),
-    pricesReadOn: READ_ON,
+    pricesReadOn: GEMINI_PRICES_OF,
     source: GEMINI_SOURCE,
   };
 }
@@ -140,8 +154,17 @@ export const modelCatalogue: readonly ModelCatalogueEntry[] = Object.freeze([
   anthropic('claude-sonnet-4-5', ['claude-sonnet-4-5-20250929'], 200_000, 64_000, 3, 15),
   anthropic('claude-haiku-4-5', ['claude-haiku-4-5-20251001'], 200_000, 64_000, 1, 5),
   anthropic('claude-opus-4-1', ['claude-opus-4-1-20250805'], 200_000, 32_000, 15, 75),
-  anthropic('claude-sonnet-4-0', ['claude-sonnet-4-20250514'], 200_000, 64_000, 3, 15),
-  anthropic('claude-3-5-haiku-latest', ['claude-3-5-haiku-20241022'], 200_000, 8_192, 0.8, 4),
+  // Anthropic's structured-outputs page does not list Sonnet 4.0 or the 3.x models.
+  anthropic('claude-sonnet-4-0', ['claude-sonnet-4-20250514'], 200_000, 64_000, 3, 15, NO_STRUCTURED_OUTPUTS),
+  anthropic(
+    'claude-3-5-haiku-latest',
+    ['claude-3-5-haiku-20241022'],
+    200_000,
+    8_192,
+    0.8,
+    4,
+    NO_STRUCTURED_OUTPUTS,
+  ),
   gemini(
     'gemini-3-pro-preview',
     65_536,

@@ -25,6 +25,8 @@ import { type OpenAICompatibleQuirks, toOpenAIRequest } from './to-openai-reques
 
 /** A provider that owns connection pools it can close. */
 export interface ClosableProvider extends Provider {
+  checkChatRequest(request: ChatRequest): ProviderError | undefined;
+  checkEmbeddingsRequest(request: EmbeddingsRequest): ProviderError | undefined;
   /** Closes the keep-alive connection pools this provider created (not a dispatcher passed in). */
   close(): Promise<void>;
 }
@@ -49,6 +51,9 @@ function openAIFamilyProvider(spec: OpenAIFamilySpec): ClosableProvider {
     capabilities(model: string): ProviderCapabilities {
       return findModel(model)?.capabilities ?? spec.defaultCapabilities;
     },
+    // OpenAI-family requests go upstream as they are; the upstream is the judge.
+    checkChatRequest: () => undefined,
+    checkEmbeddingsRequest: () => undefined,
     async chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse> {
       const { body } = await runtime.json({
         method: 'POST',

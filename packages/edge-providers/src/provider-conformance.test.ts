@@ -503,14 +503,25 @@ describe.each(cases)('provider conformance: $label', (adapter) => {
     });
     if (!adapter.unsupported) {
       // OpenAI-family targets forward unknown fields verbatim.
+      expect(provider.checkChatRequest(request)).toBeUndefined();
       await provider.chat(request);
       expect((onlyEntry().body as Record<string, unknown>)['top_k']).toBe(5);
       return;
     }
     const error = await failure(provider.chat(request));
-    expect({ kind: error.kind, status: error.status }).toEqual({ kind: 'bad_request', status: 400 });
+    expect({ kind: error.kind, status: error.status, retryable: error.retryable }).toEqual({
+      kind: 'unsupported',
+      status: 400,
+      retryable: false,
+    });
     expect([adapter.unsupported.param, 'top_k']).toContain(error.param);
-    expect((await failure(provider.chatStream(request))).kind).toBe('bad_request');
+    expect((await failure(provider.chatStream(request))).kind).toBe('unsupported');
+    const checked = provider.checkChatRequest(request);
+    expect({ kind: checked?.kind, param: checked?.param }).toEqual({
+      kind: 'unsupported',
+      param: error.param,
+    });
+    expect(provider.checkChatRequest(helloRequest(adapter.model))).toBeUndefined();
     expect(sim.requestLog()).toHaveLength(0);
   });
 
@@ -525,10 +536,12 @@ describe.each(cases)('provider conformance: $label', (adapter) => {
     expect(models.map((m) => m.id)).toContain(adapter.model);
   });
 
-  it('embeddings: vectors per input, or a clear bad_request where the API has none', async () => {
+  it('embeddings: vectors per input, or a clear unsupported where the API has none', async () => {
     if (!adapter.embeddingModel) {
       const error = await failure(provider.embeddings({ model: adapter.model, input: 'x' }));
-      expect(error.kind).toBe('bad_request');
+      expect({ kind: error.kind, param: error.param }).toEqual({ kind: 'unsupported', param: 'model' });
+      expect(provider.checkEmbeddingsRequest({ model: adapter.model, input: 'x' })?.kind).toBe('unsupported');
+      expect(sim.requestLog()).toHaveLength(0);
       expect(provider.capabilities(adapter.model).embeddings).toBe(false);
       return;
     }

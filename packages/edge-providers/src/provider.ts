@@ -6,6 +6,7 @@ import type {
   EmbeddingsRequest,
   EmbeddingsResponse,
 } from './chat-schemas';
+import type { ProviderError } from './errors';
 
 /** Which wire format an adapter speaks. */
 export type ProviderKind = 'openai' | 'openai-compatible' | 'azure-openai' | 'anthropic' | 'gemini';
@@ -60,6 +61,15 @@ export interface Provider {
   chatStream(request: ChatRequest, options?: CallOptions): Promise<AsyncIterable<ChatChunk>>;
   embeddings(request: EmbeddingsRequest, options?: CallOptions): Promise<EmbeddingsResponse>;
   listModels(options?: CallOptions): Promise<ModelInfo[]>;
+  /**
+   * The error `chat` and `chatStream` would raise for this request before any upstream call (kind
+   * 'unsupported' or 'bad_request'), or undefined when the request would be sent; no I/O. Optional:
+   * a router asks before spending a circuit breaker's recovery probe on a request the target
+   * could not take anyway.
+   */
+  checkChatRequest?(request: ChatRequest): ProviderError | undefined;
+  /** Like {@link Provider.checkChatRequest}, for `embeddings`. */
+  checkEmbeddingsRequest?(request: EmbeddingsRequest): ProviderError | undefined;
 }
 
 /** Upstream timeouts, each turning into a ProviderError of kind 'timeout'. */

@@ -1,5 +1,5 @@
 import type { AssistantMessage, ChatRequest, ToolMessage, UserMessage } from './chat-schemas';
-import { unsupportedField } from './errors';
+import { invalidField, unsupportedField } from './errors';
 import { KNOWN_REQUEST_FIELDS, parseDataUrl, parseToolArguments, textOf } from './translation-helpers';
 
 /** An Anthropic content block as sent in a request. */
@@ -59,7 +59,8 @@ const HANDLED = new Set([
  * Translates a unified chat request into an Anthropic Messages request body. System and developer
  * messages become `system`; tool results become `tool_result` blocks in user turns; consecutive turns
  * of one role are merged. A field with no Anthropic equivalent is rejected with a ProviderError of
- * kind 'bad_request' naming it.
+ * kind 'unsupported' naming it (another target may take it); a self-contradictory request with kind
+ * 'bad_request'.
  */
 export function toAnthropicRequest(
   request: ChatRequest,
@@ -101,7 +102,7 @@ export function toAnthropicRequest(
     request.max_completion_tokens != null &&
     request.max_tokens !== request.max_completion_tokens
   ) {
-    throw unsupportedField(p, 'max_completion_tokens', 'conflicts with max_tokens');
+    throw invalidField(p, 'max_completion_tokens', 'conflicts with max_tokens');
   }
 
   const body: Record<string, unknown> = {
@@ -254,7 +255,7 @@ function userBlocks(p: string, message: UserMessage, at: string): AnthropicConte
           return { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
         }
         if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
-        throw unsupportedField(p, `${path}.image_url.url`, 'must be an http(s) URL or a base64 data URL');
+        throw invalidField(p, `${path}.image_url.url`, 'must be an http(s) URL or a base64 data URL');
       }
       case 'file': {
         const data = part.file.file_data === undefined ? undefined : parseDataUrl(part.file.file_data);

@@ -1,5 +1,5 @@
 import type { AssistantMessage, ChatRequest, UserMessage } from './chat-schemas';
-import { unsupportedField } from './errors';
+import { invalidField, unsupportedField } from './errors';
 import { isRecord, tryParseJson } from './http-transport';
 import { KNOWN_REQUEST_FIELDS, parseDataUrl, parseToolArguments, textOf } from './translation-helpers';
 
@@ -44,7 +44,8 @@ const MAX_STOP_SEQUENCES = 5;
  * Translates a unified chat request into a Gemini `GenerateContentRequest` body. System and developer
  * messages become `systemInstruction`; assistant tool calls become `functionCall` parts and tool
  * results `functionResponse` parts (named by looking up the call they answer). A field with no
- * Gemini equivalent is rejected with a ProviderError of kind 'bad_request' naming it.
+ * Gemini equivalent is rejected with a ProviderError of kind 'unsupported' naming it (another target
+ * may take it); an invalid request (a tool result answering no call) with kind 'bad_request'.
  */
 export function toGeminiRequest(request: ChatRequest, provider: string): Record<string, unknown> {
   const p = provider;
@@ -79,7 +80,7 @@ export function toGeminiRequest(request: ChatRequest, provider: string): Record<
     request.max_completion_tokens != null &&
     request.max_tokens !== request.max_completion_tokens
   ) {
-    throw unsupportedField(p, 'max_completion_tokens', 'conflicts with max_tokens');
+    throw invalidField(p, 'max_completion_tokens', 'conflicts with max_tokens');
   }
 
   const system: GeminiPart[] = [];
@@ -110,7 +111,7 @@ export function toGeminiRequest(request: ChatRequest, provider: string): Record<
       case 'tool': {
         const name = toolNames.get(message.tool_call_id);
         if (name === undefined) {
-          throw unsupportedField(
+          throw invalidField(
             p,
             `${at}.tool_call_id`,
             'does not match a tool call of an earlier assistant message (Gemini needs the function name)',

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createAnthropicProvider } from './anthropic-provider';
 import type { ChatRequest } from './chat-schemas';
 import { ProviderError } from './errors';
+import { createGeminiProvider } from './gemini-provider';
 import { parseChatRequest } from './parse-request';
 import { toAnthropicRequest } from './to-anthropic-request';
 import { toGeminiRequest } from './to-gemini-request';
@@ -26,7 +28,7 @@ function rejection(fn: () => unknown): {
   throw new Error('expected a rejection');
 }
 
-describe('Anthropic translation rejects what it cannot honour, naming the field', () => {
+describe('Anthropic translation refuses what it cannot honour as unsupported, naming the field', () => {
   it.each([
     [{ n: 2 }, 'n'],
     [{ logprobs: true }, 'logprobs'],
@@ -82,7 +84,17 @@ describe('Anthropic translation rejects what it cannot honour, naming the field'
     ],
   ])('%j → %s', (extra, param) => {
     const r = rejection(() => anthropic(req(extra)));
-    expect(r).toEqual({ kind: 'bad_request', param, status: 400 });
+    expect(r).toEqual({ kind: 'unsupported', param, status: 400 });
+  });
+
+  it.each([
+    [{ max_tokens: 10, max_completion_tokens: 20 }, 'max_completion_tokens'],
+    [
+      { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }] },
+      'messages[0].content[0].image_url.url',
+    ],
+  ])('an invalid request %j is bad_request (%s), not unsupported', (extra, param) => {
+    expect(rejection(() => anthropic(req(extra)))).toEqual({ kind: 'bad_request', param, status: 400 });
   });
 
   it('accepts neutral values of unsupported knobs and applies the default max_tokens', () => {
@@ -140,7 +152,7 @@ describe('Anthropic translation rejects what it cannot honour, naming the field'
   });
 });
 
-describe('Gemini translation rejects what it cannot honour, naming the field', () => {
+describe('Gemini translation refuses what it cannot honour as unsupported, naming the field', () => {
   it.each([
     [{ logprobs: true }, 'logprobs'],
     [{ user: 'u1' }, 'user'],
@@ -156,6 +168,13 @@ describe('Gemini translation rejects what it cannot honour, naming the field', (
       'messages[0].content[0].image_url.url',
     ],
     [{ tools: [{ type: 'function', function: { name: 'f', strict: true } }] }, 'tools[0].function.strict'],
+  ])('%j → %s', (extra, param) => {
+    const r = rejection(() => gemini(req(extra)));
+    expect(r).toEqual({ kind: 'unsupported', param, status: 400 });
+  });
+
+  it.each([
+    [{ max_tokens: 10, max_completion_tokens: 20 }, 'max_completion_tokens'],
     [
       {
         messages: [
@@ -165,9 +184,8 @@ describe('Gemini translation rejects what it cannot honour, naming the field', (
       },
       'messages[1].tool_call_id',
     ],
-  ])('%j → %s', (extra, param) => {
-    const r = rejection(() => gemini(req(extra)));
-    expect(r).toEqual({ kind: 'bad_request', param, status: 400 });
+  ])('an invalid request %j is bad_request (%s), not unsupported', (extra, param) => {
+    expect(rejection(() => gemini(req(extra)))).toEqual({ kind: 'bad_request', param, status: 400 });
   });
 
   it('maps tool_choice modes', () => {
@@ -224,5 +242,34 @@ describe('OpenAI-family translation', () => {
       max_completion_tokens: 9,
     });
     expect(toOpenAIRequest(req({}), true, { streamOptions: false })).toEqual({ ...base, stream: true });
+  });
+});
+
+describe('check…Request answers what chat and embeddings would refuse, without I/O', () => {
+  // Port 9 (discard) on loopback: any attempt to send would fail as a network error, not answer.
+  const gemini = createGeminiProvider({ apiKey: 'k', baseURL: 'http://127.0.0.1:9' });
+  const claude = createAnthropicProvider({ apiKey: 'k', baseURL: 'http://127.0.0.1:9' });
+  afterAll(() => Promise.all([gemini.close(), claude.close()]));
+
+  it('returns the unsupported error naming the field, or undefined', () => {
+    const seeded = req({ seed: 7 });
+    expect(claude.checkChatRequest(seeded)).toMatchObject({ kind: 'unsupported', param: 'seed' });
+    expect(gemini.checkChatRequest(seeded)).toBeUndefined();
+    expect(gemini.checkChatRequest(req({ user: 'u1' }))).toMatchObject({
+      kind: 'unsupported',
+      param: 'user',
+    });
+    expect(claude.checkChatRequest(req({ user: 'u1' }))).toBeUndefined();
+    expect(gemini.checkEmbeddingsRequest({ model: 'text-embedding-004', input: [[1, 2]] })).toMatchObject({
+      kind: 'unsupported',
+      param: 'input[0]',
+    });
+    expect(gemini.checkEmbeddingsRequest({ model: 'text-embedding-004', input: 'x' })).toBeUndefined();
+  });
+
+  it('passes invalid requests through as bad_request', () => {
+    expect(claude.checkChatRequest(req({ max_tokens: 1, max_completion_tokens: 2 }))?.kind).toBe(
+      'bad_request',
+    );
   });
 });

@@ -19,14 +19,8 @@ export function parseToolArguments(provider: string, text: string, path: string)
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ProviderError({
-      provider,
-      kind: 'bad_request',
-      status: 400,
-      param: path,
-      message: `${path}: is not valid JSON`,
-      cause: error,
-    });
+    // OpenAI-family upstreams take the arguments as an opaque string; only translations need JSON.
+    throw unsupportedField(provider, path, 'must be valid JSON to be translated', error);
   }
   if (!isRecord(value)) throw unsupportedField(provider, path, 'must be a JSON object');
   return value;
@@ -35,4 +29,15 @@ export function parseToolArguments(provider: string, text: string, path: string)
 /** The texts of a string-or-text-parts content. */
 export function textOf(content: string | ReadonlyArray<{ type: 'text'; text: string }>): string[] {
   return typeof content === 'string' ? [content] : content.map((part) => part.text);
+}
+
+/** Runs a translation for its local checks only: the ProviderError it raises, or undefined. */
+export function localRejection(translate: () => unknown): ProviderError | undefined {
+  try {
+    translate();
+    return undefined;
+  } catch (error) {
+    if (ProviderError.isInstance(error)) return error;
+    throw error;
+  }
 }
