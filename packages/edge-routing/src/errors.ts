@@ -12,6 +12,8 @@ export type RoutingErrorCode =
   | 'LLM_EDGE_ALL_TARGETS_FAILED'
   /** A target refused the request for a reason another target would share (auth, bad request, content filter, not found). */
   | 'LLM_EDGE_REQUEST_REJECTED'
+  /** No target of the route can honour a field of the request (each refused it as `unsupported`); `param` names it. */
+  | 'LLM_EDGE_UNSUPPORTED_BY_TARGETS'
   /** The caller's AbortSignal fired. */
   | 'LLM_EDGE_ROUTING_ABORTED'
   /** RouterOptions failed validation; `field` names the bad one. */
@@ -26,6 +28,7 @@ const DEFAULT_STATUS: Record<RoutingErrorCode, number> = {
   LLM_EDGE_NO_HEALTHY_TARGET: 503,
   LLM_EDGE_ALL_TARGETS_FAILED: 502,
   LLM_EDGE_REQUEST_REJECTED: 400,
+  LLM_EDGE_UNSUPPORTED_BY_TARGETS: 400,
   LLM_EDGE_ROUTING_ABORTED: 499,
   LLM_EDGE_INVALID_ROUTER_OPTIONS: 500,
 };

@@ -33,18 +33,33 @@ export interface FailoverDecision {
 
 /**
  * Decides what to do after a failed attempt. rate_limit, overloaded, server, timeout and network
- * move on to the next target; context_length moves on only to a larger window; everything else
- * (auth, bad_request, content_filter, not_found, aborted, errors that are not ProviderErrors)
- * would fail the same way elsewhere, so the request stops.
+ * move on to the next target; so does unsupported (this target cannot translate a field of a valid
+ * request, another may); context_length moves on only to a larger window; everything else (auth,
+ * bad_request, content_filter, not_found, aborted, errors that are not ProviderErrors) would fail
+ * the same way elsewhere, so the request stops.
  */
 export function decideFailover(error: unknown): FailoverDecision {
   if (!ProviderError.isInstance(error)) return { action: 'stop', reason: 'unknown error: stop' };
   if (NEXT_TARGET_KINDS.has(error.kind))
     return { action: 'next_target', reason: `${error.kind}: next target` };
+  if (error.kind === 'unsupported') {
+    return {
+      action: 'next_target',
+      reason: `unsupported: ${error.param ?? 'the request'} is not supported by this target; next target`,
+    };
+  }
   if (error.kind === 'context_length') {
     return { action: 'larger_context', reason: 'context_length: only a larger context window' };
   }
   return { action: 'stop', reason: `${error.kind}: not retried on any target` };
+}
+
+/**
+ * True for a valid request the target's adapter cannot translate (kind unsupported): raised before
+ * any upstream call, so it says nothing about the target's health and costs no retry.
+ */
+export function isUnsupported(error: unknown): error is ProviderError {
+  return ProviderError.isInstance(error) && error.kind === 'unsupported';
 }
 
 /** True when the failure should count against the target's circuit breaker. */
@@ -65,6 +80,7 @@ export function summarizeError(error: unknown): AttemptError {
       status: error.status,
       retryAfterMs: error.retryAfterMs,
       message: error.message,
+      ...(error.param !== undefined ? { param: error.param } : {}),
     };
   }
   return { kind: 'unknown', message: error instanceof Error ? error.message : String(error) };
@@ -78,6 +94,7 @@ export function summarizeError(error: unknown): AttemptError {
 const GATEWAY_STATUS: Readonly<Record<ProviderErrorKind, number>> = {
   auth: 502,
   bad_request: 400,
+  unsupported: 400,
   not_found: 404,
   context_length: 400,
   content_filter: 400,
@@ -92,6 +109,7 @@ const GATEWAY_STATUS: Readonly<Record<ProviderErrorKind, number>> = {
 /** Kinds whose upstream message is about the client's request, so the client may read it. */
 const REQUEST_SHAPED_KINDS: ReadonlySet<ProviderErrorKind> = new Set<ProviderErrorKind>([
   'bad_request',
+  'unsupported',
   'not_found',
   'context_length',
   'content_filter',

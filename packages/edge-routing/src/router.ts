@@ -16,6 +16,7 @@ import {
   clientFacing,
   decideFailover,
   isCooldownFailure,
+  isUnsupported,
   rejectedStatus,
   summarizeError,
 } from './failover';
@@ -61,6 +62,8 @@ interface Operation<T> {
   readonly latencyMetric: 'ttft' | 'latency';
   /** Must stop all upstream work when `signal` aborts (the Provider contract guarantees it). */
   call(state: TargetState, signal: AbortSignal): Promise<T>;
+  /** The error the target's adapter would raise for this request before any upstream call, if it says (no I/O). */
+  check(state: TargetState): unknown;
 }
 
 interface StreamStart {
@@ -157,6 +160,7 @@ export class Router {
       latencyMetric: 'latency',
       call: (state, signal) =>
         state.provider.chat({ ...request, model: state.info.model }, this.#callOptions(signal, options)),
+      check: (state) => state.provider.checkChatRequest?.({ ...request, model: state.info.model }),
     };
     const { won, ctx } = await this.#execute(request.model, op, options);
     won.release();
@@ -187,6 +191,8 @@ export class Router {
           if (isTokenChunk(next.value)) return { iterator, buffered, done: false };
         }
       },
+      check: (state) =>
+        state.provider.checkChatRequest?.({ ...request, model: state.info.model, stream: true }),
     };
     const { won, ctx } = await this.#execute(request.model, op, options);
     const { state, controller, startedAt } = won;
@@ -241,6 +247,7 @@ export class Router {
           { ...request, model: state.info.model },
           this.#callOptions(signal, options),
         ),
+      check: (state) => state.provider.checkEmbeddingsRequest?.({ ...request, model: state.info.model }),
     };
     const { won, ctx } = await this.#execute(request.model, op, options);
     won.release();
@@ -461,6 +468,8 @@ export class Router {
       let needsLargerWindow = false;
       let minContextWindow: number | undefined;
       const skipped: string[] = [];
+      // Targets whose adapter cannot translate the request (kind unsupported), in the order tried.
+      const unsupported: { id: string; error: ProviderError }[] = [];
 
       const cleanup = (): void => {
         settled = true;
@@ -499,15 +508,32 @@ export class Router {
       const failAll = (): void => {
         cleanup();
         const now = clock.now();
+        const refused = new Set(unsupported.map((u) => u.id));
+        if (lastError === undefined && refused.size > 0 && states.every((s) => refused.has(s.info.id))) {
+          reject(this.#unsupportedByAll(route.name, unsupported, ctx));
+          return;
+        }
+        const notSupported = unsupported.map(
+          (u) => `${u.id} (does not support ${u.error.param ?? 'the request'})`,
+        );
         if (lastError === undefined) {
           // Every candidate became unavailable between choosing and calling (another request opened
-          // its breaker or cooled it down): the same answer as finding none healthy.
+          // its breaker or cooled it down), or the only ones left cannot take the request while the
+          // others are unavailable: the same answer as finding none healthy.
+          const why =
+            unsupported.length === 0
+              ? skipped
+              : states.map((s) =>
+                  refused.has(s.info.id)
+                    ? notSupported[unsupported.findIndex((u) => u.id === s.info.id)]!
+                    : `${s.info.id} (${s.unavailableBecause(now) ?? 'unavailable'})`,
+                );
           reject(
             new RoutingError(
               'LLM_EDGE_NO_HEALTHY_TARGET',
-              `No healthy target for "${route.name}": ${skipped.join(', ')}`,
+              `No healthy target for "${route.name}": ${why.join(', ')}`,
               {
-                cause: ctx.lastError,
+                cause: ctx.lastError ?? unsupported[0]?.error,
                 retryAfterMs: this.#nextAvailableIn(states, now),
                 retryable: true,
                 attempts: [...ctx.attempts],
@@ -520,7 +546,7 @@ export class Router {
         reject(
           new RoutingError(
             'LLM_EDGE_ALL_TARGETS_FAILED',
-            `Every target of "${route.name}" failed${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}`,
+            `Every target of "${route.name}" failed${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}${notSupported.length ? `; not tried ${notSupported.join(', ')}` : ''}`,
             {
               cause: lastError,
               status,
@@ -579,7 +605,11 @@ export class Router {
           state.inFlight--;
         };
         state
-          .execute(() => op.call(state, controller.signal), controller.signal)
+          .execute(
+            () => op.call(state, controller.signal),
+            controller.signal,
+            () => this.#localRefusal(op, state),
+          )
           .then(
             (value) => {
               const latencyMs = clock.now() - startedAt;
@@ -631,6 +661,30 @@ export class Router {
                 return;
               }
               const summary = summarizeError(error);
+              if (isUnsupported(error)) {
+                // Not the target's failure and no upstream call: no breaker, cooldown or retry charge.
+                unsupported.push({ id: state.info.id, error });
+                const decision = decideFailover(error);
+                this.#emit(
+                  'attempt',
+                  {
+                    ...event,
+                    outcome: 'error',
+                    latencyMs,
+                    error: summary,
+                    next: decision.action,
+                    failoverReason: decision.reason,
+                  },
+                  ctx,
+                );
+                if (
+                  running.size < maxConcurrent &&
+                  launch(false, `failover from ${state.info.id} (unsupported ${error.param ?? 'request'})`)
+                ) {
+                  scheduleHedge();
+                } else if (running.size === 0) failAll();
+                return;
+              }
               state.failures++;
               state.lastError = summary;
               if (isCooldownFailure(error)) {
@@ -693,6 +747,39 @@ export class Router {
         return;
       }
       scheduleHedge();
+    });
+  }
+
+  /** What the adapter says it would refuse locally; a check that throws counts as that refusal. */
+  #localRefusal<T>(op: Operation<T>, state: TargetState): unknown {
+    try {
+      return op.check(state) ?? undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  /** Every target of the route refused the request as unsupported: the client's request cannot be served here. */
+  #unsupportedByAll(
+    routeName: string,
+    unsupported: readonly { id: string; error: ProviderError }[],
+    ctx: RequestContext,
+  ): RoutingError {
+    const params = [...new Set(unsupported.map((u) => u.error.param ?? 'the request'))];
+    const first = unsupported[0]!;
+    const publicMessage =
+      params.length === 1
+        ? `No target of "${routeName}" supports ${params[0]}.`
+        : `No target of "${routeName}" supports this request: ${unsupported
+            .map((u) => `${u.id} does not support ${u.error.param ?? 'it'}`)
+            .join('; ')}.`;
+    return new RoutingError('LLM_EDGE_UNSUPPORTED_BY_TARGETS', publicMessage, {
+      cause: first.error,
+      status: 400,
+      ...(first.error.param !== undefined ? { param: first.error.param } : {}),
+      publicMessage,
+      retryable: false,
+      attempts: [...ctx.attempts],
     });
   }
 

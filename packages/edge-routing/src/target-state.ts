@@ -198,8 +198,17 @@ export class TargetState {
     }
   }
 
-  /** Runs `fn` through the target's circuit breaker. */
-  execute<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  /**
+   * Runs `fn` through the target's circuit breaker. While the breaker is not closed it is waiting
+   * for a recovery probe, so `localRefusal` (what the adapter would refuse without any I/O) is asked
+   * first: a request it refuses rejects with that error and neither uses up the probe nor closes the
+   * breaker on no evidence (cockatiel counts an error it does not handle as a successful probe).
+   */
+  execute<T>(fn: () => Promise<T>, signal: AbortSignal, localRefusal?: () => unknown): Promise<T> {
+    if (localRefusal !== undefined && this.breaker.state !== CircuitState.Closed) {
+      const refusal = localRefusal();
+      if (refusal !== undefined) return Promise.reject(refusal);
+    }
     return this.breaker.execute(() => {
       if (this.breaker.state === CircuitState.HalfOpen) this.#halfOpenStarted++;
       return fn();

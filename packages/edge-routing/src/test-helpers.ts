@@ -1,6 +1,7 @@
 import {
   type ChatRequest,
   createAnthropicProvider,
+  createGeminiProvider,
   createOpenAIProvider,
   type Provider,
   type ProviderTimeouts,
@@ -39,7 +40,7 @@ export class ManualClock {
  */
 export const GENEROUS_FIRST_BYTE_MS = 15_000;
 
-/** Real OpenAI and Anthropic adapters pointed at the simulator, closed by `closeAll`. */
+/** Real OpenAI, Anthropic and Gemini adapters pointed at the simulator, closed by `closeAll`. */
 export class SimulatorProviders {
   readonly #opened: { close(): Promise<void> }[] = [];
   readonly #sim: Simulator;
@@ -61,6 +62,16 @@ export class SimulatorProviders {
   anthropic(options: { apiKey?: string; timeouts?: Partial<ProviderTimeouts> } = {}): Provider {
     const provider = createAnthropicProvider({
       apiKey: options.apiKey ?? 'sk-ant-test',
+      baseURL: this.#sim.url,
+      timeouts: { firstByteMs: GENEROUS_FIRST_BYTE_MS, ...options.timeouts },
+    });
+    this.#opened.push(provider);
+    return provider;
+  }
+
+  gemini(options: { apiKey?: string; timeouts?: Partial<ProviderTimeouts> } = {}): Provider {
+    const provider = createGeminiProvider({
+      apiKey: options.apiKey ?? 'gemini-test',
       baseURL: this.#sim.url,
       timeouts: { firstByteMs: GENEROUS_FIRST_BYTE_MS, ...options.timeouts },
     });
@@ -97,7 +108,7 @@ export type FaultInput = NonNullable<ScenarioInput['faults']>[number];
 
 /** A scenario with one fault on one provider's model. */
 export function faultOn(
-  provider: 'openai' | 'anthropic',
+  provider: 'openai' | 'anthropic' | 'gemini',
   model: string,
   fault: Omit<FaultInput, 'match'>,
 ): ScenarioInput {

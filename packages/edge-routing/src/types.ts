@@ -104,6 +104,8 @@ export interface AttemptError {
   retryAfterMs?: number | undefined;
   /** The error's message. */
   message: string;
+  /** The request field at fault, for `bad_request` and `unsupported`. */
+  param?: string | undefined;
 }
 
 /** One attempt against one target: emitted on `attempt` and returned in results and errors. */
