@@ -121,6 +121,7 @@ describe('toErrorResponse', () => {
 
     const cases: Array<[string, number, string]> = [
       ['bad_request', 400, 'invalid_request'],
+      ['unsupported', 400, 'unsupported_parameter'],
       ['not_found', 404, 'model_not_found'],
       ['rate_limit', 429, 'rate_limit_exceeded'],
       ['overloaded', 503, 'upstream_overloaded'],
@@ -135,6 +136,62 @@ describe('toErrorResponse', () => {
       expect([kind, response.status, response.code]).toEqual([kind, status, code]);
       expect(JSON.stringify(response)).not.toContain(KEY);
     }
+  });
+
+  it('answers an unsupported field as invalid_request_error naming the field, in both shapes', () => {
+    const refused = providerError('unsupported', {
+      provider: 'anthropic',
+      status: 400,
+      param: 'seed',
+      message: 'seed: is not supported by the Anthropic Messages API',
+    });
+    expect(toErrorResponse(refused, { dialect: 'openai' })).toEqual({
+      status: 400,
+      code: 'unsupported_parameter',
+      headers: {},
+      payload: {
+        error: {
+          message: 'seed: is not supported by the Anthropic Messages API',
+          type: 'invalid_request_error',
+          param: 'seed',
+          code: 'unsupported_parameter',
+        },
+      },
+    });
+    expect(toErrorResponse(refused, { dialect: 'anthropic', requestId: 'req_1' })).toEqual({
+      status: 400,
+      code: 'unsupported_parameter',
+      headers: {},
+      payload: {
+        type: 'error',
+        error: {
+          type: 'invalid_request_error',
+          message: 'seed: is not supported by the Anthropic Messages API',
+        },
+        request_id: 'req_1',
+      },
+    });
+
+    // The router's answer when no target of an alias can take the field: its own code, status and words.
+    const noTarget = Object.assign(new Error('No target of "default" supports seed.'), {
+      code: 'LLM_EDGE_UNSUPPORTED_BY_TARGETS',
+      status: 400,
+      param: 'seed',
+      publicMessage: 'No target of "default" supports seed.',
+      cause: refused,
+    });
+    expect(toErrorResponse(noTarget, { dialect: 'openai' }).payload).toEqual({
+      error: {
+        message: 'No target of "default" supports seed.',
+        type: 'invalid_request_error',
+        param: 'seed',
+        code: 'LLM_EDGE_UNSUPPORTED_BY_TARGETS',
+      },
+    });
+    expect(toErrorResponse(noTarget, { dialect: 'anthropic' }).payload).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'No target of "default" supports seed.' },
+    });
   });
 
   it('shows the upstream message for request-shaped upstream failures only', () => {

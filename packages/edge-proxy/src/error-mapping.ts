@@ -14,8 +14,8 @@ export interface HttpErrorLike {
   /** Stable error code (`LLM_EDGE_…`); sent as `error.code` to OpenAI clients, counted in metrics. */
   code?: string;
   /**
-   * Upstream failure kind (`auth`, `bad_request`, `not_found`, `rate_limit`, `overloaded`, `server`,
-   * `timeout`, `network`, `context_length`, `content_filter`, `aborted`). With `provider` set (or
+   * Upstream failure kind (`auth`, `bad_request`, `unsupported`, `not_found`, `rate_limit`,
+   * `overloaded`, `server`, `timeout`, `network`, `context_length`, `content_filter`, `aborted`). With `provider` set (or
    * `code: 'LLM_EDGE_PROVIDER_ERROR'`), the kind decides the status, not the upstream's status:
    * an upstream 401 is the gateway's credential problem, answered 502, never 401.
    */
@@ -140,6 +140,13 @@ const UPSTREAM_KINDS: Record<string, UpstreamMapping> = {
     code: 'invalid_request',
     exposeUpstreamMessage: true,
     message: DEFAULT_MESSAGES[400]!,
+  },
+  // A field of a valid request the provider's adapter cannot translate: the client's field, named in `param`.
+  unsupported: {
+    status: 400,
+    code: 'unsupported_parameter',
+    exposeUpstreamMessage: true,
+    message: 'A parameter of the request is not supported by the upstream provider.',
   },
   not_found: {
     status: 404,

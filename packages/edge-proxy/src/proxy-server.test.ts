@@ -285,6 +285,13 @@ describe('errors in the client shape', () => {
         status: 401,
       }),
       internal: new TypeError(`Cannot read properties of undefined (reading 'x') ${KEY}`),
+      unsupported: Object.assign(new Error('seed: is not supported by the Anthropic Messages API'), {
+        code: 'LLM_EDGE_PROVIDER_ERROR',
+        provider: 'anthropic',
+        kind: 'unsupported',
+        status: 400,
+        param: 'seed',
+      }),
     };
     const { url } = await startProxy({
       handlers: fakeHandlers({
@@ -315,6 +322,26 @@ describe('errors in the client shape', () => {
     expect(await limitedAnthropic.json()).toMatchObject({
       type: 'error',
       error: { type: 'rate_limit_error' },
+    });
+
+    const unsupported = await post(url, '/v1/chat/completions', { model: 'unsupported' });
+    expect(unsupported.status).toBe(400);
+    expect(await unsupported.json()).toEqual({
+      error: {
+        message: 'seed: is not supported by the Anthropic Messages API',
+        type: 'invalid_request_error',
+        param: 'seed',
+        code: 'unsupported_parameter',
+      },
+    });
+    const unsupportedAnthropic = await post(url, '/v1/messages', { model: 'unsupported' });
+    expect(unsupportedAnthropic.status).toBe(400);
+    expect(await unsupportedAnthropic.json()).toMatchObject({
+      type: 'error',
+      error: {
+        type: 'invalid_request_error',
+        message: 'seed: is not supported by the Anthropic Messages API',
+      },
     });
 
     for (const path of ['/v1/chat/completions', '/v1/messages']) {
