@@ -29,8 +29,9 @@ Commands:
   hash-key [<key>]      print the hash to put in security.keys[].hash (no key: generate one)
   help                  show this text
 
-Environment: PORT (default 8080), HOST, REDIS_URL, LOG_LEVEL, LLM_EDGE_DEV_KEY,
-and any variable referenced as \${VAR} or \${VAR:-default} in the config file.`;
+Environment: PORT (default 8080), HOST, LOG_LEVEL, LLM_EDGE_DEV_KEY, LLM_EDGE_SIMULATOR_TIME_SCALE,
+OTEL_EXPORTER_OTLP_ENDPOINT (with telemetry.tracing.exporter: otlp), and any variable
+referenced as \${VAR} or \${VAR:-default} in the config file (e.g. redis.url: \${REDIS_URL}).`;
 
 async function load(file: string | undefined, env: Env): Promise<LoadedConfig> {
   if (file === undefined) return parseConfig(defaultConfigDocument(env), env, 'default');

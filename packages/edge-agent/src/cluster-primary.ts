@@ -47,7 +47,7 @@ export function requestedWorkers(argv: readonly string[]): number | undefined {
  * Runs the gateway as `workers` processes (node:cluster) sharing one listening port: this process
  * only forks, restarts crashed workers and forwards SIGTERM/SIGINT, so it loads none of the
  * gateway. Workers re-run the same `llm-edge` command line. Without Redis each worker enforces
- * rate limits and caches on its own; with `REDIS_URL` / `redis.url` they share them.
+ * rate limits and caches on its own; with `redis.url` in the config they share them.
  * Resolves with the exit code once every worker has stopped.
  */
 export function runPrimary(argv: readonly string[], workers: number, io: PrimaryIo): Promise<number> {

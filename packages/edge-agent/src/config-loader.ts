@@ -104,6 +104,25 @@ function finish(parsed: GatewayConfig, env: Env, source: string): LoadedConfig {
     config.server.port = fromEnv ?? 8080;
   }
 
+  const tracing = config.telemetry.tracing;
+  if (tracing.endpoint === undefined && tracing.exporter === 'otlp') {
+    const endpoint = tracesEndpoint(env);
+    if (!URL.canParse(endpoint)) {
+      throw invalid(
+        [
+          {
+            code: 'custom',
+            path: ['telemetry', 'tracing', 'endpoint'],
+            message: `"${endpoint}" (from the OTEL_EXPORTER_OTLP_* environment) is not a URL`,
+            input: endpoint,
+          },
+        ],
+        source,
+      );
+    }
+    tracing.endpoint = endpoint;
+  }
+
   const dropped = new Set<string>();
   for (const [name, provider] of Object.entries(config.providers)) {
     const needsKey = provider.type !== 'simulator' && provider.type !== 'openai-compatible';
@@ -139,6 +158,18 @@ function finish(parsed: GatewayConfig, env: Env, source: string): LoadedConfig {
   }
   validated.add(config);
   return { config, source, notices };
+}
+
+/** Where spans go when `telemetry.tracing.exporter` is `otlp` and neither the config nor the environment names an endpoint. */
+export const DEFAULT_OTLP_TRACES_ENDPOINT = 'http://127.0.0.1:4318/v1/traces';
+
+/** The traces endpoint the OpenTelemetry environment variables name, as the OTLP exporter specification reads them. */
+function tracesEndpoint(env: Env): string {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (base) return `${base.replace(/\/+$/, '')}/v1/traces`;
+  return DEFAULT_OTLP_TRACES_ENDPOINT;
 }
 
 /** The input type accepted by {@link parseConfig}, for programmatic configs. */

@@ -23,24 +23,26 @@ export function maskUrl(value: string): string {
  * headers and URL passwords. Used by `llm-edge print-config` and start-up logging.
  */
 export function maskConfig<T>(config: T): T {
-  return mask(config, '', '') as T;
+  return mask(config, '', '', '') as T;
 }
 
-function mask(value: unknown, field: string, parent: string): unknown {
+function mask(value: unknown, field: string, parent: string, grandparent: string): unknown {
   if (typeof value === 'string') {
     const inHeaders = parent === 'headers';
     // `tls.key` is a file path, not a secret.
     const secretField = !inHeaders && parent !== 'tls' && SECRET_FIELDS.has(field.toLowerCase());
-    if ((inHeaders && SECRET_HEADERS.test(field)) || secretField) {
+    // Collectors authenticate with headers of every name (`dd-api-key`, `x-honeycomb-team`, …).
+    const collectorHeader = inHeaders && grandparent === 'tracing';
+    if ((inHeaders && SECRET_HEADERS.test(field)) || secretField || collectorHeader) {
       return maskSecret(value);
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return maskUrl(value);
     return value;
   }
-  if (Array.isArray(value)) return value.map((item) => mask(item, '', field));
+  if (Array.isArray(value)) return value.map((item) => mask(item, '', field, parent));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = mask(v, k, field);
+    for (const [k, v] of Object.entries(value)) out[k] = mask(v, k, field, parent);
     return out;
   }
   return value;

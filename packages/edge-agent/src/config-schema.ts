@@ -31,6 +31,9 @@ export const PII_MODES = ['redact', 'block', 'detect', 'off'] as const;
 /** One of {@link PII_MODES}. */
 export type PiiMode = (typeof PII_MODES)[number];
 
+/** How the response cache is shared between gateway keys. */
+export const CACHE_PARTITIONS = ['key', 'shared'] as const;
+
 /** Routing strategies an alias can use. */
 export const STRATEGIES = [
   'priority',
@@ -249,6 +252,11 @@ export const configSchema = z
         l2: bool().default(true),
         ttlSeconds: int(1).default(3_600),
         routes: z.array(z.enum(ROUTES)).default([...ROUTES]),
+        /**
+         * `key`: each gateway key has its own entries, so a HIT never tells one key what another
+         * sent; `shared`: one cache for every key (only for keys that trust each other).
+         */
+        partition: z.enum(CACHE_PARTITIONS).default('key'),
       })
       .prefault({}),
     security: z
@@ -294,8 +302,21 @@ export const configSchema = z
     telemetry: z
       .strictObject({
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-        /** Serve `GET /metrics` and collect process metrics. Spans go to whatever OpenTelemetry SDK the process registered. */
+        /** Serve `GET /metrics` and collect process metrics. */
         metrics: bool().default(true),
+        tracing: z
+          .strictObject({
+            /** `otlp`: export spans over OTLP/HTTP (JSON); `none`: spans go to whatever SDK the process registered, if any. */
+            exporter: z.enum(['otlp', 'none']).default('none'),
+            /** Traces endpoint; unset = `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, or the local collector. */
+            endpoint: z.url().optional(),
+            /** Extra request headers for the collector (e.g. an API key: interpolate it, it is masked when printed). */
+            headers: z.record(z.string(), z.string()).default({}),
+            serviceName: nonEmpty().default('llm-edge'),
+            /** Share of new traces recorded (a client's sampled `traceparent` is always followed). */
+            sampleRatio: num(0, 1).default(1),
+          })
+          .prefault({}),
       })
       .prefault({}),
   })

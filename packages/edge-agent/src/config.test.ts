@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, parseDocument } from './config-loader';
+import { DEFAULT_OTLP_TRACES_ENDPOINT, parseConfig, parseDocument } from './config-loader';
 import { maskConfig } from './config-mask';
+import { defaultConfigDocument } from './default-config';
 import { interpolateEnv } from './env-interpolation';
 import { AgentError } from './errors';
 
@@ -140,6 +141,58 @@ describe('parseConfig', () => {
     expect(both).toEqual([{ path: 'security.keys[0].hash', message: 'set only one of `hash` or `key`' }]);
   });
 
+  it('partitions the cache by key unless told to share it', () => {
+    expect(parseConfig(minimal, {}).config.cache.partition).toBe('key');
+    expect(parseConfig({ ...minimal, cache: { partition: 'shared' } }, {}).config.cache.partition).toBe(
+      'shared',
+    );
+    expect(issuesOf(() => parseConfig({ ...minimal, cache: { partition: 'tenant' } }, {}))).toEqual([
+      expect.objectContaining({ path: 'cache.partition' }),
+    ]);
+  });
+
+  it('exports no spans by default; an OTLP exporter takes its endpoint from the config or the environment', () => {
+    expect(parseConfig(minimal, {}).config.telemetry.tracing).toEqual({
+      exporter: 'none',
+      headers: {},
+      serviceName: 'llm-edge',
+      sampleRatio: 1,
+    });
+    const otlp = { ...minimal, telemetry: { tracing: { exporter: 'otlp' } } };
+    expect(parseConfig(otlp, {}).config.telemetry.tracing.endpoint).toBe(DEFAULT_OTLP_TRACES_ENDPOINT);
+    expect(
+      parseConfig(otlp, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).config.telemetry.tracing
+        .endpoint,
+    ).toBe('http://collector:4318/v1/traces');
+    expect(
+      parseConfig(otlp, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/custom',
+      }).config.telemetry.tracing.endpoint,
+    ).toBe('http://traces:4318/custom');
+    const configured = {
+      ...minimal,
+      telemetry: { tracing: { exporter: 'otlp', endpoint: 'http://127.0.0.1:9/v1/traces' } },
+    };
+    expect(
+      parseConfig(configured, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).config.telemetry
+        .tracing.endpoint,
+    ).toBe('http://127.0.0.1:9/v1/traces');
+    expect(issuesOf(() => parseConfig(otlp, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'not a url' }))).toEqual([
+      expect.objectContaining({ path: 'telemetry.tracing.endpoint' }),
+    ]);
+    expect(
+      issuesOf(() => parseConfig({ ...minimal, telemetry: { tracing: { sampleRatio: 2 } } }, {})),
+    ).toEqual([expect.objectContaining({ path: 'telemetry.tracing.sampleRatio' })]);
+  });
+
+  it('the built-in config is L1 only, even with REDIS_URL set', () => {
+    const env = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    const { config } = parseConfig(defaultConfigDocument(env), env, 'default');
+    expect(config.redis.url).toBeUndefined();
+    expect(config.cache.enabled).toBe(true);
+  });
+
   it('reports YAML syntax errors with the file name', () => {
     expect(() => parseDocument('a: [1, 2', 'bad.yaml')).toThrow(/bad\.yaml/);
     expect(parseDocument('{"a": 1}', 'x.json')).toEqual({ a: 1 });
@@ -161,10 +214,12 @@ describe('maskConfig', () => {
         server: { tls: { cert: '/etc/tls/cert.pem', key: '/etc/tls/key.pem' } },
         redis: { url: 'redis://user:hunter2-password@redis.local:6379' },
         security: { keys: [{ name: 'app', key: 'gw-very-secret-key-value' }] },
+        telemetry: { tracing: { headers: { 'x-honeycomb-team': 'collector-secret-value' } } },
       },
       {},
     );
     const text = JSON.stringify(maskConfig(config));
+    expect(text).not.toContain('collector-secret-value');
     expect(text).not.toContain('abcdefghijklmnopqrstuvwxyz');
     expect(text).not.toContain('secret-value-123');
     expect(text).not.toContain('hunter2');

@@ -21,7 +21,7 @@ export const DEFAULT_MODELS: Readonly<Record<'openai' | 'anthropic' | 'gemini', 
  * The configuration used when none is given: the simulator runs in-process as the upstream for
  * OpenAI, Anthropic and Gemini model names (clients send the bare model name, e.g. `gpt-4o-mini`,
  * or `openai/gpt-4o-mini`), an alias `default` that fails over across the three, L1 cache only
- * (Redis only when `REDIS_URL` is set), and one development key generated at start.
+ * (a config file adds Redis with `redis.url: ${REDIS_URL}`), and one development key generated at start.
  */
 export function defaultConfigDocument(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -36,7 +36,6 @@ export function defaultConfigDocument(
       targets: ['openai/gpt-4o-mini', 'anthropic/claude-haiku-4-5', 'gemini/gemini-2.5-flash'],
     },
   ];
-  const redisUrl = env.REDIS_URL;
   return {
     server: {
       ...(env.HOST ? { host: env.HOST } : {}),
@@ -51,7 +50,6 @@ export function defaultConfigDocument(
     },
     targets,
     aliases,
-    ...(redisUrl ? { redis: { url: redisUrl } } : {}),
     telemetry: {
       ...(env.LOG_LEVEL ? { logLevel: env.LOG_LEVEL } : {}),
     },

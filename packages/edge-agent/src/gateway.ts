@@ -25,12 +25,14 @@ import {
   SpendLedger,
 } from '@llm-edge/security';
 import { type Simulator, startSimulator } from '@llm-edge/simulator';
+import { AttemptTracer } from './attempt-tracing';
 import { type Env, type GatewayConfigInput, isValidatedConfig, parseConfig } from './config-loader';
 import type { GatewayConfig } from './config-schema';
 import { AgentError } from './errors';
 import { Pipeline } from './pipeline';
-import { createProviderFromConfig, type GatewayProvider } from './provider-factory';
+import { createProviderFromConfig, type GatewayProvider, upstreamEndpoint } from './provider-factory';
 import { RedisConnection, type RedisState } from './redis-connection';
+import { createTraceExport, type TraceExport } from './trace-export';
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -89,6 +91,7 @@ interface Running {
   redisStore: RedisStore | undefined;
   providers: GatewayProvider[];
   simulator: Simulator | undefined;
+  traceExport: TraceExport | undefined;
   url: string;
 }
 
@@ -127,7 +130,6 @@ export function createGateway(
       ...(options.logDestination ? { destination: options.logDestination } : {}),
     });
   const metrics = createMetrics({ collectDefaultMetrics: resolved.telemetry.metrics });
-  const tracing = createGenAiTracing({ onFailure: () => metrics.recordTelemetryFailure('tracing') });
 
   const security = resolved.security;
   let devKey: string | undefined;
@@ -166,12 +168,19 @@ export function createGateway(
           timeScale: resolved.simulator.timeScale,
         })
       : undefined;
+    // Spans go to this gateway's own exporter when one is configured, else to the global API.
+    const traceExport = createTraceExport(resolved.telemetry.tracing, () =>
+      metrics.recordTelemetryFailure('trace_export'),
+    );
+    const tracing = createGenAiTracing({
+      ...(traceExport ? { tracer: traceExport.tracer } : {}),
+      onFailure: () => metrics.recordTelemetryFailure('tracing'),
+    });
+    const attempts = new AttemptTracer(tracing);
     const providers: Record<string, GatewayProvider> = {};
-    const providerKinds = new Map<string, string>();
     for (const [name, provider] of Object.entries(resolved.providers)) {
       const created = createProviderFromConfig(name, provider, simulator?.url);
-      providers[name] = created;
-      providerKinds.set(name, created.kind);
+      providers[name] = attempts.wrap(created, upstreamEndpoint(provider, simulator?.url));
     }
 
     const routing = resolved.routing;
@@ -309,7 +318,7 @@ export function createGateway(
       cacheKey: createKeyGenerator(),
       metrics,
       tracing,
-      providerKinds,
+      attempts,
       readiness,
       startedAt: Math.floor(Date.now() / 1000),
     });
@@ -335,6 +344,7 @@ export function createGateway(
       redisStore,
       providers: Object.values(providers),
       simulator,
+      traceExport,
       url,
     };
     logger.info(
@@ -372,12 +382,36 @@ export function createGateway(
       running = undefined;
       starting = undefined;
       await r.proxy.close();
+      // Every request span has ended with the proxy: send them before the process may exit.
+      await flushSpans(r.traceExport, resolved.server.shutdownDeadlineMs, metrics);
       await r.cache?.close();
       await r.redis?.close();
       await Promise.all(r.providers.map((p) => p.close?.()));
       await r.simulator?.close();
     },
   };
+}
+
+/** Flushes and stops the span exporter, waiting at most `deadlineMs` for an unreachable collector. */
+async function flushSpans(
+  traceExport: TraceExport | undefined,
+  deadlineMs: number,
+  metrics: GatewayMetrics,
+): Promise<void> {
+  if (traceExport === undefined) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), deadlineMs);
+    timer.unref();
+  });
+  try {
+    const outcome = await Promise.race([traceExport.shutdown(), deadline]);
+    if (outcome === 'late') metrics.recordTelemetryFailure('trace_export');
+  } catch {
+    metrics.recordTelemetryFailure('trace_export');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function keyEntries(config: GatewayConfig, devKey: string | undefined): ApiKeyEntry[] {

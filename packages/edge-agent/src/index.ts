@@ -1,5 +1,11 @@
 export type { Env, GatewayConfigInput, LoadedConfig } from './config-loader';
-export { isValidatedConfig, loadConfigFile, parseConfig, parseDocument } from './config-loader';
+export {
+  DEFAULT_OTLP_TRACES_ENDPOINT,
+  isValidatedConfig,
+  loadConfigFile,
+  parseConfig,
+  parseDocument,
+} from './config-loader';
 export { maskConfig, maskSecret, maskUrl } from './config-mask';
 export type {
   AliasConfigEntry,
@@ -10,7 +16,7 @@ export type {
   RouteName,
   TargetConfigEntry,
 } from './config-schema';
-export { configSchema, PII_MODES, ROUTES, STRATEGIES } from './config-schema';
+export { CACHE_PARTITIONS, configSchema, PII_MODES, ROUTES, STRATEGIES } from './config-schema';
 export { DEFAULT_MODELS, defaultConfigDocument } from './default-config';
 export { interpolateEnv } from './env-interpolation';
 export type { AgentErrorCode, ConfigIssue } from './errors';

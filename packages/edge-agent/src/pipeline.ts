@@ -1,13 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Cache, CacheKeyGenerator, CacheSource } from '@llm-edge/cache';
-import type {
-  CacheStatus,
-  Context,
-  GatewayMetrics,
-  GenAiTracing,
-  InferenceSpan,
-  SpanHandle,
-} from '@llm-edge/monitoring';
-import { genAiProviderName, normalizeUsage } from '@llm-edge/monitoring';
+import type { CacheStatus, GatewayMetrics, GenAiTracing, SpanHandle } from '@llm-edge/monitoring';
 import {
   type ChatChunk,
   type ChatRequest,
@@ -19,24 +12,35 @@ import {
   type Usage,
 } from '@llm-edge/providers';
 import type { HandlerResult, ProxyContext, ProxyHandlers, ReadinessReport } from '@llm-edge/proxy';
-import { type Router, RoutingError, type TargetInfo } from '@llm-edge/routing';
 import {
+  type AttemptEvent,
+  type ResolvedRoute,
+  type Router,
+  RoutingError,
+  type TargetInfo,
+} from '@llm-edge/routing';
+import {
+  type Admission,
   type ApiKeyRecord,
+  BudgetExceededError,
+  PiiBlockedError,
   type PiiFindings,
+  type PiiRequestResult,
   RateLimitError,
-  type RateLimitReservation,
   type RateLimitSubject,
   RequestValidationError,
   rateLimitHeaders,
   type SecurityGuard,
+  type SettleInput,
 } from '@llm-edge/security';
 import {
   type AnthropicMessagesRequest,
   AnthropicStreamTranslator,
   anthropicMessagesRequestSchema,
-  anthropicToUnified,
+  translateAnthropicRequest,
   unifiedToAnthropic,
 } from './anthropic-client-format';
+import type { AttemptTracer } from './attempt-tracing';
 import { assembleChatResponse, responseToChunks } from './chat-assembly';
 import type { GatewayConfig, PiiMode, RouteName } from './config-schema';
 
@@ -56,6 +60,10 @@ function isCachedChat(value: unknown): value is CachedChat {
   return typeof value === 'object' && value !== null && (value as CachedChat).v === 1 && 'r' in value;
 }
 
+function isCachedEmbeddings(value: unknown): value is CachedEmbeddings {
+  return typeof value === 'object' && value !== null && (value as CachedEmbeddings).v === 1 && 'e' in value;
+}
+
 /** Everything the pipeline runs on; built once by the gateway. */
 export interface PipelineDeps {
   config: GatewayConfig;
@@ -66,26 +74,40 @@ export interface PipelineDeps {
   cacheKey: CacheKeyGenerator;
   metrics: GatewayMetrics;
   tracing: GenAiTracing;
-  /** Provider instance name → adapter kind, for `gen_ai.provider.name`. */
-  providerKinds: ReadonlyMap<string, string>;
+  /** Starts one GenAI client span per upstream attempt of the routed calls run through it. */
+  attempts: AttemptTracer;
   readiness: () => ReadinessReport | Promise<ReadinessReport>;
   /** Epoch seconds reported as `created` in the models list. */
   startedAt: number;
 }
 
-/** The admitted state of one request, carried from the security stages to accounting. */
-interface Admitted<T> {
-  request: T;
-  /** `gen_ai.provider.name` of the route's first target, resolved once per request. */
-  genAiProvider: string;
-  key: ApiKeyRecord | undefined;
+/** Who is calling: the key (when authentication is on) and the subject its limits count against. */
+interface Caller {
+  key?: ApiKeyRecord;
   subject: RateLimitSubject;
-  reservation: RateLimitReservation;
+}
+
+/**
+ * The admitted state of one request, carried from the security stages to accounting; it is the
+ * `Admission` that `SecurityGuard.settle` takes, plus the route the model resolved to.
+ */
+interface Admitted<T> extends Admission<T> {
+  route: ResolvedRoute;
+}
+
+/** A request kind's validation and PII steps, so that chat and embeddings share one admission. */
+interface AdmitSteps<T> {
+  route: RouteName;
+  validate(): { request: T; estimate: () => number };
+  scan(request: T, mode: Exclude<PiiMode, 'off'>): PiiRequestResult<T>;
 }
 
 type Ctx = ProxyContext<Record<string, unknown>>;
 
 const HIT_SOURCES: ReadonlySet<CacheSource> = new Set(['l1', 'l2']);
+const NO_PII: PiiFindings = Object.freeze({ total: 0, counts: Object.freeze({}) });
+/** Characters a cache namespace may hold (see `@llm-edge/cache`'s key generator). */
+const NAMESPACE_SAFE = /^[A-Za-z0-9_.:@/+=-]{1,100}$/;
 
 function cacheStatus(source: CacheSource): CacheStatus {
   return HIT_SOURCES.has(source) ? 'HIT' : 'MISS';
@@ -103,13 +125,16 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 /**
  * The request pipeline of DESIGN.md behind the proxy's handler contract: authenticate → validate →
  * model permission → PII → budget → rate limit → cache (L1 → L2, single-flight) → route → account
- * → respond. One span per stage; the proxy writes the log line and request metrics from the
- * annotations made here.
+ * → respond. One span per stage and one GenAI client span per upstream attempt; the proxy writes
+ * the log line and request metrics from the annotations made here.
  */
 export class Pipeline {
   readonly #deps: PipelineDeps;
   readonly #cachedRoutes: ReadonlySet<RouteName>;
   readonly #ttlMs: number;
+  readonly #sharedCache: boolean;
+  /** Cache namespace suffix of each key name (`key=<name>`, or a hash of a name the namespace cannot hold). */
+  readonly #keyPartitions = new Map<string, string>();
   /** Target of each recent stream load by cache key, for callers that joined it (coalesced). */
   readonly #streamTargets = new Map<string, TargetInfo>();
 
@@ -117,6 +142,7 @@ export class Pipeline {
     this.#deps = deps;
     this.#cachedRoutes = new Set(deps.config.cache.enabled && deps.cache ? deps.config.cache.routes : []);
     this.#ttlMs = deps.config.cache.ttlSeconds * 1000;
+    this.#sharedCache = deps.config.cache.partition === 'shared';
   }
 
   /** The handlers the proxy calls. */
@@ -132,44 +158,49 @@ export class Pipeline {
 
   async anthropicMessages(ctx: Ctx): Promise<HandlerResult> {
     // Authenticate before looking at the body, as on the OpenAI route.
-    const auth = this.#authenticate(ctx);
-    const span = this.#stage('translate', ctx.traceContext);
-    let anthropic: AnthropicMessagesRequest;
-    let unified: ChatRequest;
-    try {
+    const caller = await this.#authenticate(ctx);
+    const { anthropic, translation } = await this.#stage(ctx, 'translate', () => {
       const parsed = anthropicMessagesRequestSchema.safeParse(ctx.body);
       if (!parsed.success) {
         throw new RequestValidationError('LLM_EDGE_INVALID_REQUEST', toValidationIssues(parsed.error), {
           cause: parsed.error,
         });
       }
-      anthropic = parsed.data;
-      unified = anthropicToUnified(anthropic);
+      return { anthropic: parsed.data, translation: translateAnthropicRequest(parsed.data) };
+    });
+    try {
+      return await this.chat(ctx, translation.request, anthropic, caller);
     } catch (error) {
-      span.fail(error);
-      throw error;
-    } finally {
-      span.end();
+      // Validation and routing errors name unified fields: answer with the field the client sent.
+      throw translation.clientError(error);
     }
-    return this.chat(ctx, unified, anthropic, auth);
   }
 
   async chat(
     ctx: Ctx,
     body: unknown,
     anthropic: AnthropicMessagesRequest | undefined,
-    auth = this.#authenticate(ctx),
+    authenticated?: Caller,
   ): Promise<HandlerResult> {
-    const route: RouteName = anthropic ? 'messages' : 'chat';
-    const admitted = await this.#admitChat(ctx, body, route, auth);
+    const caller = authenticated ?? (await this.#authenticate(ctx));
+    const guard = this.#deps.guard;
+    const admitted = await this.#admit(ctx, caller, {
+      route: anthropic ? 'messages' : 'chat',
+      validate: () => {
+        const validated = guard.validator.validateChat(body, bodySize(ctx));
+        // Tokenizing the prompt is paid for only when the key has a tokens limit.
+        return { request: validated.request, estimate: () => validated.tokens.totalTokens };
+      },
+      scan: (request, mode) => guard.pii.applyToChatRequest(request, mode),
+    });
     const request = admitted.request;
     const stream = request.stream === true;
     ctx.annotate({ stream });
 
-    const cache = this.#cacheFor(ctx, route);
+    const cache = this.#cacheFor(ctx, anthropic ? 'messages' : 'chat');
     if (stream) {
       const includeUsage = anthropic ? true : request.stream_options?.include_usage === true;
-      const { chunks, target, source } = await this.#openStream(ctx, request, admitted.genAiProvider, cache);
+      const { chunks, target, source } = await this.#openStream(ctx, admitted, cache);
       this.#annotateTarget(ctx, target, source);
       const events = anthropic
         ? this.#anthropicEvents(ctx, chunks, anthropic, target, source, admitted)
@@ -177,68 +208,52 @@ export class Pipeline {
       return { kind: 'sse', events, done: !anthropic };
     }
 
-    const { response, target, source } = await this.#complete(ctx, request, admitted.genAiProvider, cache);
-    this.#annotateTarget(ctx, target, source);
-    this.#account(ctx, admitted, target, response.usage, source);
+    const { value, source } = await this.#lookup(
+      ctx,
+      cache,
+      () => this.#cacheKey(admitted, 'chat'),
+      async (signal): Promise<CachedChat> => {
+        const result = await this.#route(ctx, admitted, signal, (options) =>
+          this.#deps.router.chat(request, options),
+        );
+        return { v: 1, r: result.response, t: result.target };
+      },
+      isCachedChat,
+      (entry) => entry.r.choices.every((c) => c.finish_reason !== null),
+    );
+    this.#annotateTarget(ctx, value.t, source);
+    this.#account(ctx, admitted, value.t, value.r.usage, source);
     if (anthropic) {
-      return { kind: 'json', body: unifiedToAnthropic(response, anthropic.model, anthropic.stop_sequences) };
+      return { kind: 'json', body: unifiedToAnthropic(value.r, anthropic.model) };
     }
-    return { kind: 'json', body: response };
+    return { kind: 'json', body: value.r };
   }
 
   async embeddings(ctx: Ctx): Promise<HandlerResult> {
-    const auth = this.#authenticate(ctx);
-    const admitted = await this.#admitEmbeddings(ctx, ctx.body, auth);
+    const caller = await this.#authenticate(ctx);
+    const guard = this.#deps.guard;
+    const admitted = await this.#admit(ctx, caller, {
+      route: 'embeddings',
+      validate: () => {
+        const validated = guard.validator.validateEmbeddings(ctx.body, bodySize(ctx));
+        return { request: validated.request, estimate: () => validated.tokens };
+      },
+      scan: (request, mode) => guard.pii.applyToEmbeddingsRequest(request, mode),
+    });
     const request = admitted.request;
-    const cache = this.#cacheFor(ctx, 'embeddings');
-    const parent = ctx.traceContext;
-    const call = async (signal: AbortSignal) => {
-      const span = this.#inferenceSpan(
-        'embeddings',
-        admitted.genAiProvider,
-        request.model,
-        false,
-        undefined,
-        parent,
-      );
-      try {
-        const result = await ctx.upstream.track(
-          this.#deps.router.embeddings(request, this.#callOptions(signal, span)),
+    const { value, source } = await this.#lookup(
+      ctx,
+      this.#cacheFor(ctx, 'embeddings'),
+      () => this.#cacheKey(admitted, 'embeddings'),
+      async (signal): Promise<CachedEmbeddings> => {
+        const result = await this.#route(ctx, admitted, signal, (options) =>
+          this.#deps.router.embeddings(request, options),
         );
-        span.setAttributes({
-          'llm_edge.target': result.target.id,
-          'llm_edge.attempts': result.attempts.length,
-        });
-        span.setResponse({
-          model: result.response.model,
-          usage: { inputTokens: result.response.usage.prompt_tokens, outputTokens: 0 },
-        });
-        ctx.annotate({ attempts: result.attempts.length });
-        return { v: 1 as const, e: result.response, t: result.target };
-      } catch (error) {
-        span.fail(error);
-        throw error;
-      } finally {
-        span.end();
-      }
-    };
-    let value: CachedEmbeddings;
-    let source: CacheSource;
-    if (cache) {
-      const key = this.#deps.cacheKey(request, { namespace: 'embeddings' });
-      const started = performance.now();
-      const entry = await cache.getOrSetEntry<CachedEmbeddings>(key, ({ signal }) => call(signal), {
-        signal: ctx.signal,
-        ttlMs: this.#ttlMs,
-      });
-      if (entry.source === 'coalesced') ctx.upstream.add(performance.now() - started);
-      value = entry.value;
-      source = entry.source;
-    } else {
-      value = await call(ctx.signal);
-      source = 'loader';
-    }
-    this.#annotateTarget(ctx, value.t, cache ? source : undefined);
+        return { v: 1, e: result.response, t: result.target };
+      },
+      isCachedEmbeddings,
+    );
+    this.#annotateTarget(ctx, value.t, source);
     const usage = value.e.usage;
     this.#account(
       ctx,
@@ -251,7 +266,7 @@ export class Pipeline {
   }
 
   async models(ctx: ProxyContext<undefined>): Promise<HandlerResult> {
-    this.#authenticate(ctx as unknown as Ctx);
+    await this.#authenticate(ctx as unknown as Ctx);
     const created = this.#deps.startedAt;
     const data = this.#deps.router
       .models()
@@ -261,141 +276,84 @@ export class Pipeline {
 
   // ---- security stages -------------------------------------------------------------------------
 
-  #authenticate(ctx: Ctx): { key?: ApiKeyRecord; subject: RateLimitSubject } {
-    const span = this.#stage('authenticate', ctx.traceContext);
-    try {
-      const result = this.#deps.guard.authenticate({ headers: ctx.headers, clientIp: ctx.clientIp });
-      if (result.key) ctx.annotate({ keyName: result.key.name });
-      return result;
-    } catch (error) {
-      span.fail(error);
-      throw error;
-    } finally {
-      span.end();
-    }
+  #authenticate(ctx: Ctx): Promise<Caller> {
+    return this.#stage(ctx, 'authenticate', () => {
+      const caller = this.#deps.guard.authenticate({ headers: ctx.headers, clientIp: ctx.clientIp });
+      if (caller.key) ctx.annotate({ keyName: caller.key.name });
+      return caller;
+    });
   }
 
-  async #admitChat(
+  /**
+   * The stages of `SecurityGuard.admitChat` / `admitEmbeddings`, run one by one so that each has
+   * its span and the route is checked before any quota is spent: validate (and the model exists,
+   * and the key may use it) → PII → budget and limits.
+   */
+  async #admit<T extends { model: string }>(
     ctx: Ctx,
-    body: unknown,
-    route: RouteName,
-    auth: { key?: ApiKeyRecord; subject: RateLimitSubject },
-  ): Promise<Admitted<ChatRequest>> {
+    caller: Caller,
+    steps: AdmitSteps<T>,
+  ): Promise<Admitted<T>> {
     const guard = this.#deps.guard;
-    const parent = ctx.traceContext;
-    let span = this.#stage('validate', parent);
-    let request: ChatRequest;
-    let estimate: () => number;
-    let genAiProvider: string;
-    try {
-      const validated = guard.validator.validateChat(body, bodySize(ctx));
-      request = validated.request;
-      // Tokenizing the prompt is paid for only when the key has a tokens limit.
-      estimate = () => validated.tokens.totalTokens;
-      ctx.annotate({ model: request.model });
-      genAiProvider = this.#resolve(request.model);
-      if (auth.key) guard.keys?.authorizeModel(auth.key, request.model);
-    } catch (error) {
-      span.fail(error);
-      throw error;
-    } finally {
-      span.end();
+    const { validated, route } = await this.#stage(ctx, 'validate', () => {
+      const validated = steps.validate();
+      const model = validated.request.model;
+      ctx.annotate({ model });
+      const route = this.#resolve(model);
+      if (caller.key) guard.keys?.authorizeModel(caller.key, model);
+      return { validated, route };
+    });
+
+    let request = validated.request;
+    let pii = NO_PII;
+    const mode = this.#piiMode(steps.route);
+    if (mode !== 'off') {
+      const scanned = await this.#stage(ctx, 'redact', () => {
+        try {
+          return steps.scan(request, mode);
+        } catch (error) {
+          this.#countPiiBlocked(error);
+          throw error;
+        }
+      });
+      this.#countPii(scanned, mode);
+      request = scanned.request;
+      pii = { total: scanned.total, counts: scanned.counts };
     }
 
-    span = this.#stage('redact', parent);
-    try {
-      const mode = this.#piiMode(route);
-      if (mode !== 'off') {
-        const scanned = guard.pii.applyToChatRequest(request, mode);
-        this.#countPii(scanned, mode);
-        request = scanned.request;
+    return this.#stage(ctx, 'rate-limit', async (span) => {
+      try {
+        if (caller.key?.budgetUsd !== undefined) await guard.spend.check(caller.key);
+        const reservation = await guard.limiter.reserve(caller.subject, validated.estimate);
+        const headers = rateLimitHeaders(reservation);
+        for (const name in headers) ctx.setHeader(name, headers[name]!);
+        if (reservation.degraded) span.setAttributes({ 'llm_edge.rate_limit.degraded': true });
+        return {
+          ...(caller.key ? { key: caller.key } : {}),
+          subject: caller.subject,
+          request,
+          estimatedTokens: reservation.estimatedTokens,
+          reservation,
+          pii,
+          headers,
+          route,
+        };
+      } catch (error) {
+        const limit = RateLimitError.isInstance(error)
+          ? error.limitType
+          : BudgetExceededError.isInstance(error)
+            ? 'budget'
+            : undefined;
+        if (limit !== undefined) {
+          this.#deps.metrics.recordRateLimited({ ...(caller.key ? { key: caller.key.name } : {}), limit });
+        }
+        throw error;
       }
-    } catch (error) {
-      this.#countPiiBlocked(error);
-      span.fail(error);
-      throw error;
-    } finally {
-      span.end();
-    }
-
-    const reservation = await this.#limit(ctx, auth, estimate);
-    return { request, genAiProvider, key: auth.key, subject: auth.subject, reservation };
+    });
   }
 
-  async #admitEmbeddings(
-    ctx: Ctx,
-    body: unknown,
-    auth: { key?: ApiKeyRecord; subject: RateLimitSubject },
-  ): Promise<Admitted<EmbeddingsRequest>> {
-    const guard = this.#deps.guard;
-    const parent = ctx.traceContext;
-    let span = this.#stage('validate', parent);
-    let request: EmbeddingsRequest;
-    let estimate: () => number;
-    let genAiProvider: string;
-    try {
-      const validated = guard.validator.validateEmbeddings(body, bodySize(ctx));
-      request = validated.request;
-      estimate = () => validated.tokens;
-      ctx.annotate({ model: request.model });
-      genAiProvider = this.#resolve(request.model);
-      if (auth.key) guard.keys?.authorizeModel(auth.key, request.model);
-    } catch (error) {
-      span.fail(error);
-      throw error;
-    } finally {
-      span.end();
-    }
-    span = this.#stage('redact', parent);
-    try {
-      const mode = this.#piiMode('embeddings');
-      if (mode !== 'off') {
-        const scanned = guard.pii.applyToEmbeddingsRequest(request, mode);
-        this.#countPii(scanned, mode);
-        request = scanned.request;
-      }
-    } catch (error) {
-      this.#countPiiBlocked(error);
-      span.fail(error);
-      throw error;
-    } finally {
-      span.end();
-    }
-    const reservation = await this.#limit(ctx, auth, estimate);
-    return { request, genAiProvider, key: auth.key, subject: auth.subject, reservation };
-  }
-
-  /** Budget check, then the requests and tokens limits; sets the rate-limit headers. */
-  async #limit(
-    ctx: Ctx,
-    auth: { key?: ApiKeyRecord; subject: RateLimitSubject },
-    estimatedTokens: () => number,
-  ): Promise<RateLimitReservation> {
-    const guard = this.#deps.guard;
-    const span = this.#stage('rate-limit', ctx.traceContext);
-    try {
-      if (auth.key?.budgetUsd !== undefined) await guard.spend.check(auth.key);
-      const reservation = await guard.limiter.reserve(auth.subject, estimatedTokens);
-      const headers = rateLimitHeaders(reservation);
-      for (const name in headers) ctx.setHeader(name, headers[name]!);
-      if (reservation.degraded) span.setAttributes({ 'llm_edge.rate_limit.degraded': true });
-      return reservation;
-    } catch (error) {
-      if (RateLimitError.isInstance(error)) {
-        this.#deps.metrics.recordRateLimited({
-          ...(auth.key ? { key: auth.key.name } : {}),
-          limit: error.limitType,
-        });
-      }
-      span.fail(error);
-      throw error;
-    } finally {
-      span.end();
-    }
-  }
-
-  /** Checks the model has a route; returns the GenAI provider name of its first target. */
-  #resolve(model: string): string {
+  /** The route of a model name; an unknown one is refused (404) before any quota is spent. */
+  #resolve(model: string): ResolvedRoute {
     const route = this.#deps.router.resolve(model);
     if (route === undefined) {
       throw new RoutingError(
@@ -404,9 +362,7 @@ export class Pipeline {
         { param: 'model' },
       );
     }
-    const first = route.targets[0];
-    if (first === undefined) return 'unknown';
-    return genAiProviderName(this.#deps.providerKinds.get(first.provider) ?? first.provider, first.provider);
+    return route;
   }
 
   #piiMode(route: RouteName): PiiMode {
@@ -423,12 +379,10 @@ export class Pipeline {
   }
 
   #countPiiBlocked(error: unknown): void {
-    const counts = (error as { counts?: Record<string, number> } | undefined)?.counts;
-    if (typeof counts !== 'object' || counts === null) return;
-    for (const kind in counts) {
-      const count = counts[kind];
-      if (typeof count === 'number' && count > 0)
-        this.#deps.metrics.recordPiiDetection({ kind, action: 'block', count });
+    if (!PiiBlockedError.isInstance(error)) return;
+    for (const kind in error.counts) {
+      const count = error.counts[kind as keyof PiiBlockedError['counts']];
+      if (count) this.#deps.metrics.recordPiiDetection({ kind, action: 'block', count });
     }
   }
 
@@ -447,138 +401,111 @@ export class Pipeline {
     return this.#deps.cache;
   }
 
-  #inferenceSpan(
-    operation: 'chat' | 'embeddings',
-    provider: string,
-    model: string,
-    stream: boolean,
-    request: ChatRequest | undefined,
-    parent: Context,
-  ): InferenceSpan {
-    return this.#deps.tracing.startInferenceSpan({
-      operation,
-      provider,
-      model,
-      stream,
-      parent,
-      ...(request?.max_tokens != null ? { maxTokens: request.max_tokens } : {}),
-      ...(request?.temperature != null ? { temperature: request.temperature } : {}),
-      ...(request?.top_p != null ? { topP: request.top_p } : {}),
-    });
-  }
-
-  #callOptions(
-    signal: AbortSignal,
-    span: InferenceSpan,
-  ): { signal: AbortSignal; headers?: Record<string, string> } {
-    const headers = span.injectHeaders();
-    for (const _ in headers) return { signal, headers };
-    return { signal };
-  }
-
-  async #complete(
-    ctx: Ctx,
-    request: ChatRequest,
-    provider: string,
-    cache: Cache | undefined,
-  ): Promise<{ response: ChatResponse; target: TargetInfo; source: CacheSource | undefined }> {
-    const parent = ctx.traceContext;
-    const call = async (signal: AbortSignal): Promise<CachedChat> => {
-      const span = this.#inferenceSpan('chat', provider, request.model, false, request, parent);
-      try {
-        const result = await ctx.upstream.track(
-          this.#deps.router.chat(request, this.#callOptions(signal, span)),
-        );
-        const usage = normalizeUsage(result.response.usage);
-        span.setAttributes({
-          'llm_edge.target': result.target.id,
-          'llm_edge.attempts': result.attempts.length,
-        });
-        span.setResponse({
-          id: result.response.id,
-          model: result.response.model,
-          finishReasons: result.response.choices.map((c) => c.finish_reason ?? 'unknown'),
-          ...(usage ? { usage } : {}),
-        });
-        ctx.annotate({ attempts: result.attempts.length });
-        return { v: 1, r: result.response, t: result.target };
-      } catch (error) {
-        span.fail(error);
-        throw error;
-      } finally {
-        span.end();
-      }
-    };
-    if (cache === undefined) {
-      const value = await call(ctx.signal);
-      return { response: value.r, target: value.t, source: undefined };
+  /**
+   * The cache key of a request. With `cache.partition: key` (the default) each gateway key has a
+   * namespace of its own, so a HIT never reveals what another key sent; callers without a key
+   * (authentication off) share the `anonymous` one.
+   */
+  #cacheKey(admitted: Admitted<ChatRequest | EmbeddingsRequest>, kind: 'chat' | 'embeddings'): string {
+    if (this.#sharedCache) return this.#deps.cacheKey(admitted.request, { namespace: kind });
+    const name = admitted.key?.name;
+    let partition = name === undefined ? 'anonymous' : this.#keyPartitions.get(name);
+    if (partition === undefined && name !== undefined) {
+      partition = NAMESPACE_SAFE.test(name)
+        ? `key=${name}`
+        : `keyh=${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
+      this.#keyPartitions.set(name, partition);
     }
-    const span = this.#stage('cache', parent);
-    const key = this.#deps.cacheKey(request, { namespace: 'chat' });
-    const started = performance.now();
-    try {
-      const entry = await cache.getOrSetEntry<CachedChat>(key, ({ signal }) => call(signal), {
+    return this.#deps.cacheKey(admitted.request, { namespace: `${kind}:${partition}` });
+  }
+
+  /**
+   * Answers from the cache (L1 → L2, joining an identical call in flight) or by `load`, inside a
+   * `cache` stage span; without a cache, just `load`. `source` is undefined when no cache was used.
+   */
+  async #lookup<V>(
+    ctx: Ctx,
+    cache: Cache | undefined,
+    key: () => string,
+    load: (signal: AbortSignal) => Promise<V>,
+    isEntry: (value: unknown) => value is V,
+    shouldCache?: (value: V) => boolean,
+  ): Promise<{ value: V; source: CacheSource | undefined }> {
+    if (cache === undefined) return { value: await load(ctx.signal), source: undefined };
+    const entry = await this.#stage(ctx, 'cache', async (span) => {
+      const started = performance.now();
+      const found = await cache.getOrSetEntry<V>(key(), ({ signal }) => load(signal), {
         signal: ctx.signal,
         ttlMs: this.#ttlMs,
-        shouldCache: (value) => value.r.choices.every((c) => c.finish_reason !== null),
+        ...(shouldCache ? { shouldCache } : {}),
       });
-      if (entry.source === 'coalesced') ctx.upstream.add(performance.now() - started);
-      span.setAttributes({ 'llm_edge.cache.source': entry.source });
-      if (!isCachedChat(entry.value)) {
-        // Not an entry this gateway wrote (another version, or a foreign writer under the prefix).
-        this.#deps.metrics.recordError({ code: 'LLM_EDGE_CACHE_ENTRY_UNREADABLE' });
-        const value = await call(ctx.signal);
-        return { response: value.r, target: value.t, source: 'loader' };
-      }
-      return { response: entry.value.r, target: entry.value.t, source: entry.source };
-    } catch (error) {
-      span.fail(error);
-      throw error;
-    } finally {
-      span.end();
-    }
+      if (found.source === 'coalesced') ctx.upstream.add(performance.now() - started);
+      span.setAttributes({ 'llm_edge.cache.source': found.source });
+      return found;
+    });
+    if (isEntry(entry.value)) return { value: entry.value, source: entry.source };
+    // Not an entry this gateway wrote (another version, or a foreign writer under the prefix).
+    this.#deps.metrics.recordError({ code: 'LLM_EDGE_CACHE_ENTRY_UNREADABLE' });
+    return { value: await load(ctx.signal), source: 'loader' };
+  }
+
+  /**
+   * One routed call inside a `route` stage span. The attempt spans (one per upstream try, started
+   * by the {@link AttemptTracer} around each provider) are its children and carry the request's
+   * GenAI attributes from the scope opened here.
+   */
+  #route<R extends { target: TargetInfo; attempts: readonly AttemptEvent[] }>(
+    ctx: Ctx,
+    admitted: Admitted<ChatRequest | EmbeddingsRequest>,
+    signal: AbortSignal,
+    call: (options: { signal: AbortSignal }) => Promise<R>,
+  ): Promise<R> {
+    return this.#stage(ctx, 'route', async (span) => {
+      const request = admitted.request;
+      const chat = 'messages' in request ? request : undefined;
+      const maxTokens = chat?.max_completion_tokens ?? chat?.max_tokens;
+      const scope = {
+        parent: span.context,
+        requestModel: request.model,
+        targets: admitted.route.targets,
+        ...(maxTokens != null ? { maxTokens } : {}),
+        ...(chat?.temperature != null ? { temperature: chat.temperature } : {}),
+        ...(chat?.top_p != null ? { topP: chat.top_p } : {}),
+      };
+      const result = await ctx.upstream.track(this.#deps.attempts.run(scope, () => call({ signal })));
+      span.setAttributes({
+        'llm_edge.target': result.target.id,
+        'llm_edge.attempts': result.attempts.length,
+      });
+      ctx.annotate({ attempts: result.attempts.length });
+      return result;
+    });
   }
 
   async #openStream(
     ctx: Ctx,
-    request: ChatRequest,
-    provider: string,
+    admitted: Admitted<ChatRequest>,
     cache: Cache | undefined,
   ): Promise<{ chunks: AsyncIterable<ChatChunk>; target: TargetInfo; source: CacheSource | undefined }> {
-    const parent = ctx.traceContext;
+    const request = admitted.request;
     let target: TargetInfo | undefined;
-    const key = cache ? this.#deps.cacheKey(request, { namespace: 'chat' }) : undefined;
+    const key = cache ? this.#cacheKey(admitted, 'chat') : undefined;
     const open = async (signal: AbortSignal): Promise<AsyncIterable<ChatChunk>> => {
-      const span = this.#inferenceSpan('chat', provider, request.model, true, request, parent);
-      try {
-        const result = await ctx.upstream.track(
-          this.#deps.router.chatStream(request, this.#callOptions(signal, span)),
-        );
-        target = result.target;
-        if (key !== undefined) this.#rememberStreamTarget(key, result.target);
-        span.setAttributes({
-          'llm_edge.target': result.target.id,
-          'llm_edge.attempts': result.attempts.length,
-        });
-        ctx.annotate({ attempts: result.attempts.length });
-        return result.stream;
-      } catch (error) {
-        span.fail(error);
-        throw error;
-      } finally {
-        // The span covers the time to the first chunk; the stream's end is in the log line and metrics.
-        span.end();
-      }
+      const result = await this.#route(ctx, admitted, signal, (options) =>
+        this.#deps.router.chatStream(request, options),
+      );
+      target = result.target;
+      if (key !== undefined) this.#rememberStreamTarget(key, result.target);
+      return result.stream;
     };
     if (cache === undefined || key === undefined) {
       const chunks = await open(ctx.signal);
       return { chunks: ctx.upstream.iterate(chunks), target: target!, source: undefined };
     }
-    const span = this.#stage('cache', parent);
-    const started = performance.now();
     let cachedTarget: TargetInfo | undefined;
-    try {
-      const result = await cache.getOrSetStream<ChatChunk>(key, ({ signal }) => open(signal), {
+    const result = await this.#stage(ctx, 'cache', async (span) => {
+      const started = performance.now();
+      const found = await cache.getOrSetStream<ChatChunk>(key, ({ signal }) => open(signal), {
         signal: ctx.signal,
         ttlMs: this.#ttlMs,
         shouldCache: (chunks) => chunks.some((c) => c.choices.some((choice) => choice.finish_reason != null)),
@@ -592,20 +519,16 @@ export class Pipeline {
           return responseToChunks(value.r);
         },
       });
-      span.setAttributes({ 'llm_edge.cache.source': result.source });
-      if (result.source === 'coalesced') ctx.upstream.add(performance.now() - started);
-      // A caller that joined another's live stream learns the target from that caller's load.
-      const served = target ??
-        cachedTarget ??
-        this.#streamTargets.get(key) ?? { id: 'unknown', provider: 'unknown', model: request.model };
-      const chunks = HIT_SOURCES.has(result.source) ? result.stream : ctx.upstream.iterate(result.stream);
-      return { chunks, target: served, source: result.source };
-    } catch (error) {
-      span.fail(error);
-      throw error;
-    } finally {
-      span.end();
-    }
+      span.setAttributes({ 'llm_edge.cache.source': found.source });
+      if (found.source === 'coalesced') ctx.upstream.add(performance.now() - started);
+      return found;
+    });
+    // A caller that joined another's live stream learns the target from that caller's load.
+    const served = target ??
+      cachedTarget ??
+      this.#streamTargets.get(key) ?? { id: 'unknown', provider: 'unknown', model: request.model };
+    const chunks = HIT_SOURCES.has(result.source) ? result.stream : ctx.upstream.iterate(result.stream);
+    return { chunks, target: served, source: result.source };
   }
 
   #rememberStreamTarget(key: string, target: TargetInfo): void {
@@ -659,7 +582,7 @@ export class Pipeline {
     source: CacheSource | undefined,
     admitted: Admitted<ChatRequest>,
   ): AsyncGenerator<{ event: string; data: unknown }> {
-    const translator = new AnthropicStreamTranslator(anthropic.model, anthropic.stop_sequences);
+    const translator = new AnthropicStreamTranslator(anthropic.model);
     let usage: Usage | undefined;
     try {
       for await (const chunk of chunks) {
@@ -673,9 +596,11 @@ export class Pipeline {
   }
 
   /**
-   * Tokens, cost, limit reconciliation and spend for one answered request. Only a call that went
-   * upstream (`loader` / no cache) is charged; a hit or a coalesced caller used no upstream tokens.
-   * Redis writes are not awaited: accounting never delays the response.
+   * Tokens, cost, and `SecurityGuard.settle` for one answered request. Only a call that went
+   * upstream (`loader` / no cache) is charged: its token reservation is reconciled with the
+   * provider's usage and its priced cost recorded against the key's budget; a hit or a coalesced
+   * caller used no upstream tokens, so its reservation is refunded whole. Without a usage report the
+   * reservation stands as estimated. Settling is not awaited: accounting never delays the response.
    */
   #account(
     ctx: Ctx,
@@ -685,61 +610,48 @@ export class Pipeline {
     source: CacheSource | undefined,
   ): void {
     const charged = source === undefined || source === 'loader';
-    const limiter = this.#deps.guard.limiter;
     const metrics = this.#deps.metrics;
-    if (!charged || !usage) {
-      if (admitted.reservation.estimatedTokens > 0) {
-        limiter
-          .reconcile(admitted.reservation, charged ? admitted.reservation.estimatedTokens : 0)
-          .catch((error: unknown) => {
-            this.#countFailure('LLM_EDGE_RECONCILE_FAILED', error);
-          });
-      }
-      if (usage) {
-        ctx.annotate({ inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens });
-      }
-      return;
-    }
-    const cached = usage.prompt_tokens_details?.cached_tokens;
-    const price = priceUsage(target.model, usage);
-    ctx.annotate({
-      inputTokens: usage.prompt_tokens,
-      outputTokens: usage.completion_tokens,
-      ...(cached ? { cachedInputTokens: cached } : {}),
-      ...(price ? { costUsd: price.totalUsd } : {}),
-    });
-    metrics.recordTokens({
-      provider: target.provider,
-      model: target.model,
-      inputTokens: usage.prompt_tokens,
-      outputTokens: usage.completion_tokens,
-      ...(cached ? { cachedInputTokens: cached } : {}),
-    });
-    if (price) {
-      metrics.recordCost({
+    let settle: SettleInput | undefined;
+    if (!charged) {
+      if (usage) ctx.annotate({ inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens });
+      settle = { tokens: 0 };
+    } else if (usage) {
+      const cached = usage.prompt_tokens_details?.cached_tokens;
+      const price = priceUsage(target.model, usage);
+      ctx.annotate({
+        inputTokens: usage.prompt_tokens,
+        outputTokens: usage.completion_tokens,
+        ...(cached ? { cachedInputTokens: cached } : {}),
+        ...(price ? { costUsd: price.totalUsd } : {}),
+      });
+      metrics.recordTokens({
         provider: target.provider,
         model: target.model,
-        ...(admitted.key ? { key: admitted.key.name } : {}),
-        usd: price.totalUsd,
+        inputTokens: usage.prompt_tokens,
+        outputTokens: usage.completion_tokens,
+        ...(cached ? { cachedInputTokens: cached } : {}),
       });
+      if (price) {
+        metrics.recordCost({
+          provider: target.provider,
+          model: target.model,
+          ...(admitted.key ? { key: admitted.key.name } : {}),
+          usd: price.totalUsd,
+        });
+      }
+      // Spend is kept only for keys with a budget: it costs a Redis write per request.
+      const costUsd = admitted.key?.budgetUsd !== undefined ? price?.totalUsd : undefined;
+      settle = { usage, ...(costUsd !== undefined ? { costUsd } : {}) };
     }
-    if (admitted.reservation.estimatedTokens > 0) {
-      limiter
-        .reconcile(admitted.reservation, usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens)
-        .catch((error: unknown) => this.#countFailure('LLM_EDGE_RECONCILE_FAILED', error));
-    }
-    if (admitted.key?.budgetUsd !== undefined && price) {
-      this.#deps.guard.spend
-        .record(admitted.key, price.totalUsd)
-        .catch((error: unknown) => this.#countFailure('LLM_EDGE_SPEND_RECORD_FAILED', error));
-    }
+    if (settle === undefined) return;
+    if (admitted.reservation.tokens === undefined && settle.costUsd === undefined) return;
+    this.#deps.guard
+      .settle(admitted, settle)
+      .catch(() => metrics.recordError({ code: 'LLM_EDGE_SETTLE_FAILED' }));
   }
 
-  #countFailure(code: string, _error: unknown): void {
-    this.#deps.metrics.recordError({ code });
-  }
-
-  #stage(name: string, parent: Context): SpanHandle {
-    return this.#deps.tracing.startStageSpan(name, { parent });
+  /** Runs one pipeline stage in its span (ended, and failed if `fn` throws, by the monitoring helper). */
+  #stage<T>(ctx: Ctx, name: string, fn: (span: SpanHandle) => T | Promise<T>): Promise<T> {
+    return this.#deps.tracing.withStage(name, fn, { parent: ctx.traceContext });
   }
 }

@@ -7,6 +7,7 @@ import {
   type Provider,
   type ProviderTimeouts,
 } from '@llm-edge/providers';
+import type { UpstreamEndpoint } from './attempt-tracing';
 import type { ProviderConfig } from './config-schema';
 import { AgentError } from './errors';
 
@@ -82,4 +83,25 @@ export function createProviderFromConfig(
       return createOpenAIProvider({ ...common, apiKey, baseURL: `${base}/v1` });
     }
   }
+}
+
+const DEFAULT_HOSTS: Partial<Record<ProviderConfig['type'], string>> = {
+  openai: 'https://api.openai.com',
+  anthropic: 'https://api.anthropic.com',
+  gemini: 'https://generativelanguage.googleapis.com',
+};
+
+/** Host and port a provider entry calls (`server.address` / `server.port` of its spans), when known. */
+export function upstreamEndpoint(
+  config: ProviderConfig,
+  simulatorUrl: string | undefined,
+): UpstreamEndpoint | undefined {
+  const base =
+    config.type === 'simulator'
+      ? (config.url ?? simulatorUrl)
+      : (config.baseURL ?? DEFAULT_HOSTS[config.type]);
+  if (base === undefined || !URL.canParse(base)) return undefined;
+  const url = new URL(base);
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  return { address: url.hostname, port };
 }
