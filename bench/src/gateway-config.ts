@@ -15,6 +15,10 @@ export interface GatewayFeatures {
   pii?: 'redact' | 'off';
   /** Requests-per-minute limit per client IP (a limit that is checked on every request). */
   anonymousRpm?: number;
+  /** @default 'info' (one line per request) */
+  logLevel?: 'info' | 'warn';
+  /** Prometheus metrics. @default true */
+  metrics?: boolean;
 }
 
 /** The model every scenario calls (served by the simulator; ignored by the bare server). */
@@ -39,6 +43,6 @@ export function gatewayConfig(f: GatewayFeatures): Record<string, unknown> {
       ...(f.anonymousRpm ? { anonymous: { rpm: f.anonymousRpm } } : {}),
       pii: { mode: f.pii ?? 'off' },
     },
-    telemetry: { logLevel: 'info', metrics: true },
+    telemetry: { logLevel: f.logLevel ?? 'info', metrics: f.metrics ?? true },
   };
 }

@@ -46,7 +46,7 @@ export type LoadSpec =
       /** The upstream's gap between chunks; arrivals at least half of it apart count as paced. */
       pacedGapMs: number;
     })
-  | (Target & { mode: 'hold'; count: number });
+  | (Target & { mode: 'hold'; count: number /** Streams opened at a time. */; batch: number });
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 
@@ -184,11 +184,22 @@ async function open(s: Extract<LoadSpec, { mode: 'open' }>) {
   };
 }
 
-/** Reads one streamed response, calling `onChunk` with each body chunk's arrival time. */
+/** A chunk of a streamed body as it arrived. */
+interface Arrival {
+  at: number;
+  /** Complete SSE events ended in this chunk. */
+  events: number;
+  /** Whether it carries answer text (a non-empty `content` delta, OpenAI or Anthropic `text`). */
+  token: boolean;
+}
+
+const TOKEN = /"(?:content|text)":"[^"]/;
+
+/** Reads one streamed response, calling `onChunk` with each body chunk's arrival. */
 async function readStream(
   client: Pool,
   s: Target,
-  onChunk: (at: number, events: number) => void,
+  onChunk: (arrival: Arrival, status: number) => void,
   signal?: AbortSignal,
 ): Promise<number> {
   const res = await client.request({
@@ -199,10 +210,11 @@ async function readStream(
     ...(signal ? { signal } : {}),
   });
   for await (const chunk of res.body) {
+    const at = performance.now();
     const text = (chunk as Buffer).toString('latin1');
     let events = 0;
     for (let i = text.indexOf('\n\n'); i !== -1; i = text.indexOf('\n\n', i + 2)) events++;
-    onChunk(performance.now(), events);
+    onChunk({ at, events, token: TOKEN.test(text) }, res.statusCode);
   }
   return res.statusCode;
 }
@@ -210,6 +222,7 @@ async function readStream(
 async function stream(s: Extract<LoadSpec, { mode: 'stream' }>) {
   const client = pool(s, s.concurrency);
   const ttfb = new Samples();
+  const ttft = new Samples();
   const gaps = new Samples();
   const durations = new Samples();
   let arrivals = 0;
@@ -224,27 +237,32 @@ async function stream(s: Extract<LoadSpec, { mode: 'stream' }>) {
     while (performance.now() < end) {
       const t0 = performance.now();
       let first: number | undefined;
+      let firstToken: number | undefined;
       let last = 0;
       let localArrivals = 0;
       let localEvents = 0;
       const localGaps: number[] = [];
       try {
-        const status = await readStream(client, s, (at, n) => {
-          if (first === undefined) first = at;
-          else localGaps.push(at - last);
-          last = at;
+        const status = await readStream(client, s, (a) => {
+          if (first === undefined) first = a.at;
+          // Gaps from the first token on: what precedes it (a role-only chunk) may be held back
+          // until the first token by design (see RESULTS.md), which is not buffering of tokens.
+          if (firstToken !== undefined) localGaps.push(a.at - last);
+          if (firstToken === undefined && a.token) firstToken = a.at;
+          last = a.at;
           localArrivals++;
-          localEvents += n;
+          localEvents += a.events;
         });
         if (status !== 200) throw new Error(`status ${status}`);
       } catch {
         errors++;
         continue;
       }
-      if (t0 < measureFrom || first === undefined) continue;
+      if (t0 < measureFrom || first === undefined || firstToken === undefined) continue;
       streams++;
       ttfb.push(first - t0);
-      durations.push(last - first);
+      ttft.push(firstToken - t0);
+      durations.push(last - firstToken);
       for (const g of localGaps) {
         gaps.push(g);
         if (g >= s.pacedGapMs / 2) paced++;
@@ -262,6 +280,7 @@ async function stream(s: Extract<LoadSpec, { mode: 'stream' }>) {
     arrivalsPerStream: streams ? arrivals / streams : 0,
     pacedArrivalsPerStream: streams ? paced / streams : 0,
     ttfb: summarize(ttfb.values()),
+    ttft: summarize(ttft.values()),
     gap: summarize(gaps.values()),
     streamDuration: summarize(durations.values()),
   };
@@ -271,37 +290,59 @@ async function hold(s: Extract<LoadSpec, { mode: 'hold' }>) {
   const client = pool(s, s.count);
   const controller = new AbortController();
   let started = 0;
-  let failed = 0;
-  let readyResolve: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => {
-    readyResolve = resolve;
-  });
+  const failures: Record<string, number> = {};
+  const fail = (reason: string) => {
+    failures[reason] = (failures[reason] ?? 0) + 1;
+  };
   const t0 = performance.now();
-  const streams = Array.from({ length: s.count }, async () => {
-    let counted = false;
-    try {
-      await readStream(
-        client,
-        s,
-        () => {
-          if (!counted) {
-            counted = true;
-            started++;
-            if (started + failed === s.count) readyResolve();
-          }
-        },
-        controller.signal,
+  const streams: Promise<void>[] = [];
+  // Opened in batches (each waits for the previous one's first events), as clients arrive in
+  // practice, rather than 1,000 connects in one millisecond against the accept backlogs.
+  for (let opened = 0; opened < s.count; ) {
+    const batch = Math.min(s.batch, s.count - opened);
+    const firsts: Promise<void>[] = [];
+    for (let i = 0; i < batch; i++) {
+      let markStarted: () => void = () => undefined;
+      firsts.push(
+        new Promise<void>((resolve) => {
+          markStarted = resolve;
+        }),
       );
-    } catch {
-      if (!counted) {
-        failed++;
-        if (started + failed === s.count) readyResolve();
-      }
+      let counted = false;
+      streams.push(
+        readStream(
+          client,
+          s,
+          (_a, status) => {
+            if (counted) return;
+            counted = true;
+            if (status === 200) started++;
+            else fail(`status ${status}`);
+            markStarted();
+          },
+          controller.signal,
+        ).then(
+          () => {
+            if (!counted) {
+              fail('ended before any event');
+              markStarted();
+            }
+          },
+          (error: unknown) => {
+            if (!counted) {
+              fail((error as { code?: string }).code ?? 'error');
+              markStarted();
+            }
+          },
+        ),
+      );
     }
-  });
-  await ready;
+    await Promise.all(firsts);
+    opened += batch;
+  }
+  const failed = Object.values(failures).reduce((a, b) => a + b, 0);
   process.stdout.write(
-    `${JSON.stringify({ ready: true, open: started, failed, openedInMs: performance.now() - t0 })}\n`,
+    `${JSON.stringify({ ready: true, open: started, failed, failures, openedInMs: performance.now() - t0 })}\n`,
   );
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
   controller.abort();

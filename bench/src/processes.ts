@@ -1,6 +1,6 @@
 // Starting and watching the suite's processes: upstreams, gateways and load generators each
 // run in their own process; the orchestrator only samples their memory and CPU from /proc.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -96,15 +96,6 @@ async function waitHealthy(url: string, child: ChildProcess, stderr: () => strin
   throw new Error(`gateway at ${url} did not become healthy: ${stderr().slice(-2000)}`);
 }
 
-let workersOption: boolean | undefined;
-/** Whether the installed `llm-edge` CLI runs several worker processes itself (`--workers`). */
-export function cliHasWorkers(): boolean {
-  workersOption ??= execFileSync(process.execPath, [AGENT_CLI, 'help'], { encoding: 'utf8' }).includes(
-    '--workers',
-  );
-  return workersOption;
-}
-
 /** Options of {@link startGateway}. */
 export interface GatewayLaunch {
   configFile: string;
@@ -119,11 +110,7 @@ export interface GatewayLaunch {
 export async function startGateway(launch: GatewayLaunch): Promise<Running & { url: string }> {
   const nodeArgs = launch.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${launch.cpuProfDir}`] : [];
   let entry = [AGENT_CLI, 'start', '--config', launch.configFile, '--port', String(launch.port)];
-  if (launch.workers !== undefined) {
-    entry = cliHasWorkers()
-      ? [...entry, '--workers', String(launch.workers)]
-      : [join(here, 'cluster-gateway.ts'), launch.configFile, String(launch.port), String(launch.workers)];
-  }
+  if (launch.workers !== undefined) entry = [...entry, '--workers', String(launch.workers)];
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production' },
@@ -156,14 +143,20 @@ export async function runLoad<T>(spec: LoadSpec): Promise<T> {
 }
 
 /** Starts a `hold` load process; resolves once every stream is open. */
-export async function holdStreams(
-  spec: Extract<LoadSpec, { mode: 'hold' }>,
-): Promise<{ ready: { open: number; failed: number; openedInMs: number }; release(): Promise<void> }> {
+export async function holdStreams(spec: Extract<LoadSpec, { mode: 'hold' }>): Promise<{
+  ready: { open: number; failed: number; failures: Record<string, number>; openedInMs: number };
+  release(): Promise<void>;
+}> {
   const child = spawn(process.execPath, [join(here, 'load.ts'), JSON.stringify(spec)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const line = await firstLine(child, 'hold');
-  const ready = JSON.parse(line) as { open: number; failed: number; openedInMs: number };
+  const ready = JSON.parse(line) as {
+    open: number;
+    failed: number;
+    failures: Record<string, number>;
+    openedInMs: number;
+  };
   return {
     ready,
     release: async () => {

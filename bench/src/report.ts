@@ -62,7 +62,8 @@ function pairTable(groups: PairGroup[], label: (g: PairGroup) => string): string
 function metaLine(section: string): string {
   const m = results[section]?.meta;
   if (m === undefined) return '';
-  return `_Measured ${m.date.replace('T', ' ').slice(0, 16)} UTC, load average at start ${m.loadavg.join(' / ')}; command: \`${m.command}\`._`;
+  const revision = m.revision ? `, revision ${m.revision}` : '';
+  return `_Measured ${m.date.replace('T', ' ').slice(0, 16)} UTC${revision}, load average at the end of the section ${m.loadavg.join(' / ')}; command: \`${m.command}\`._`;
 }
 
 function section(title: string, key: string, body: string): string {
@@ -158,6 +159,7 @@ interface StreamRun {
   run: number;
   direct: StreamSide;
   gateway: StreamSide & { peakRssBytes?: number };
+  addedTtft: { p50: number; p90: number; p99: number };
   addedTtfb: { p50: number; p90: number; p99: number };
 }
 interface StreamSide {
@@ -167,6 +169,7 @@ interface StreamSide {
   arrivalsPerStream: number;
   pacedArrivalsPerStream: number;
   ttfb: { p50: number; p90: number; p99: number };
+  ttft: { p50: number; p90: number; p99: number };
   gap: { p50: number; p90: number; p99: number };
   streamDuration: { p50: number; p90: number; p99: number };
 }
@@ -174,11 +177,21 @@ const stream = results['stream']?.data as
   | { gapMs: number; tokens: number; concurrency: number; durationS: number; runs: StreamRun[] }
   | undefined;
 if (stream) {
-  const p99 = stream.runs.map((r) => r.addedTtfb.p99);
+  const p99 = stream.runs.map((r) => r.addedTtft.p99);
   targets.push({
-    target: 'stream: added TTFB p99 ≤ 1 ms',
+    target: 'stream: added time to the first token p99 ≤ 1 ms',
     measured: `${runsText(p99, 3, ' ms')} (runs)`,
     value: median(p99),
+    bound: 1,
+    kind: 'max',
+    unit: 'ms',
+  });
+  const b99 = stream.runs.map((r) => r.addedTtfb.p99);
+  targets.push({
+    target:
+      'stream: added time to the first byte p99 ≤ 1 ms (a role-only chunk is held until the first token; see the streaming section)',
+    measured: `${runsText(b99, 3, ' ms')} (runs)`,
+    value: median(b99),
     bound: 1,
     kind: 'max',
     unit: 'ms',
@@ -211,6 +224,7 @@ interface StreamsData {
   streams: number;
   open: number;
   failed: number;
+  failures?: Record<string, number>;
   openedInMs: number;
   idleRssBytes: number;
   openRssBytes: number;
@@ -221,7 +235,7 @@ const streams = results['streams']?.data as StreamsData | undefined;
 if (streams) {
   targets.push({
     target: `RSS ≤ 200 MB with ${streams.streams} open streams`,
-    measured: `${mb(streams.peakRssBytes)} MB peak (${streams.open} open, ${streams.failed} failed)`,
+    measured: `${mb(streams.peakRssBytes)} MB peak (${streams.open} open, ${streams.failed} failed${streams.failures && streams.failed > 0 ? `: ${JSON.stringify(streams.failures)}` : ''})`,
     value: streams.peakRssBytes / 1e6,
     bound: 200,
     kind: 'max',
@@ -244,19 +258,23 @@ interface SoakData {
   series: { t: number; rssMB: number }[];
 }
 const soak = results['soak']?.data as SoakData | undefined;
-let soakTrend: { first: number; last: number } | undefined;
+let soakTrend: { first: number; last: number; half: number; end: number } | undefined;
 if (soak) {
   const q = Math.max(1, Math.floor(soak.series.length / 4));
+  const at = (fraction: number) =>
+    soak.series[Math.min(soak.series.length - 1, Math.round(fraction * (soak.series.length - 1)))]!.rssMB;
   soakTrend = {
     first: median(soak.series.slice(0, q).map((s) => s.rssMB)),
     last: median(soak.series.slice(-q).map((s) => s.rssMB)),
+    half: at(0.5),
+    end: at(1),
   };
-  const growth = ((soakTrend.last - soakTrend.first) / soakTrend.first) * 100;
+  const growth = ((soakTrend.end - soakTrend.half) / soakTrend.half) * 100;
   targets.push({
-    target: `no RSS growth over ${soak.requests.toLocaleString('en-US')} requests (median RSS of the last quarter vs the first quarter of the run ≤ +5 %)`,
-    measured: `${fixed(soakTrend.first, 1)} → ${fixed(soakTrend.last, 1)} MB (${signed(growth, 1)} %); before ${mb(soak.beforeRssBytes)}, after ${mb(soak.afterRssBytes)}, settled ${mb(soak.settledRssBytes)} MB`,
+    target: `no RSS growth over ${soak.requests.toLocaleString('en-US')} requests (RSS at the end vs halfway ≤ +2 %, i.e. no trend once V8 has sized its heap)`,
+    measured: `halfway ${fixed(soakTrend.half, 1)} → end ${fixed(soakTrend.end, 1)} MB (${signed(growth, 1)} %); whole run: before ${mb(soak.beforeRssBytes)}, after ${mb(soak.afterRssBytes)}, 5 s later ${mb(soak.settledRssBytes)} MB`,
     value: growth,
-    bound: 5,
+    bound: 2,
     kind: 'max',
     unit: '%',
   });
@@ -336,20 +354,24 @@ if (stream) {
   const rows = stream.runs.flatMap((r) =>
     (['direct', 'gateway'] as const).map((side) => {
       const s = r[side];
+      const gw = side === 'gateway';
       return [
         String(r.run),
         side,
         String(s.streams),
+        lat(s.ttft),
+        gw
+          ? `${signed(r.addedTtft.p50, 3)} / ${signed(r.addedTtft.p90, 3)} / ${signed(r.addedTtft.p99, 3)}`
+          : '—',
         lat(s.ttfb),
-        side === 'gateway'
+        gw
           ? `${signed(r.addedTtfb.p50, 3)} / ${signed(r.addedTtfb.p90, 3)} / ${signed(r.addedTtfb.p99, 3)}`
           : '—',
         fixed(s.eventsPerStream, 1),
-        fixed(s.arrivalsPerStream, 1),
         fixed(s.pacedArrivalsPerStream, 1),
         `${fixed(s.gap.p50, 2)} / ${fixed(s.gap.p90, 2)} / ${fixed(s.gap.p99, 2)}`,
         `${fixed(s.streamDuration.p50, 1)} / ${fixed(s.streamDuration.p99, 1)}`,
-        side === 'gateway' ? mb(r.gateway.peakRssBytes) : '—',
+        gw ? mb(r.gateway.peakRssBytes) : '—',
         String(s.errors),
       ];
     }),
@@ -358,18 +380,24 @@ if (stream) {
     section(
       'Streaming chat',
       'stream',
-      `Upstream: the simulator streaming ${stream.tokens} content chunks ${stream.gapMs} ms apart (no time to first token), ${stream.concurrency} concurrent streams in a closed loop for ${stream.durationS} s. TTFB = time to the first body byte. "Arrivals" = separate socket reads carrying events ("paced" = at least half the upstream gap after the previous one); "gap" = time between consecutive arrivals. A buffering gateway would show fewer paced arrivals and larger gaps than direct.\n\n` +
+      `Upstream: the simulator streaming ${stream.tokens} content chunks ${stream.gapMs} ms apart after a role-only first chunk sent at once, ${stream.concurrency} concurrent streams in a closed loop for ${stream.durationS} s, direct and gateway alternating. ` +
+        'First token = arrival of the first chunk carrying answer text; first byte = arrival of the first body byte. "Paced arrivals" = socket reads, from the first token on, at least half the upstream gap after the previous one; "gap" = time between consecutive reads from the first token on; "duration" = first token to last event. ' +
+        'A buffering gateway would show fewer paced arrivals and larger gaps than direct.\n\n' +
+        'The gateway holds chunks that carry no token (the role-only first chunk) until the first token: routing commits to a target only on its first token, so that a target failing before it can still be replaced without the client seeing anything (`@llm-edge/routing`, committed stream). ' +
+        `With this upstream that puts the first byte one chunk gap (${stream.gapMs} ms) later than direct, while the first token arrives as early as direct.\n\n` +
         markdownTable(
           [
             'run',
             'path',
             'streams',
-            'TTFB p50 / p90 / p99 ms',
-            'added TTFB p50 / p90 / p99 ms',
+            'first token p50 / p90 / p99 ms',
+            'added first token p50 / p90 / p99 ms',
+            'first byte p50 / p90 / p99 ms',
+            'added first byte p50 / p90 / p99 ms',
             'events/stream',
-            'arrivals/stream',
+            `paced arrivals/stream (gap ≥ ${stream.gapMs / 2} ms)`,
             'gap p50 / p90 / p99 ms',
-            'stream duration p50 / p99 ms',
+            'duration p50 / p99 ms',
             'gateway peak RSS MB',
             'errors',
           ],
@@ -449,7 +477,7 @@ parts.push(
             ],
           ],
         ) +
-          '\n\nThe upstream streams 100 chunks 200 ms apart, so every stream is still open when RSS is read.'
+          '\n\nThe upstream streams 100 chunks 200 ms apart, so every stream is still open when RSS is read; streams are opened 50 at a time (each batch once the previous one has its first events).'
       : '',
   ),
 );
@@ -518,6 +546,39 @@ parts.push(
             ['self %', 'component'],
             profile.components.slice(0, 20).map((c) => [fixed(c.selfPercent, 1), c.component]),
           )}`
+      : '',
+  ),
+);
+const ablation = results['ablation']?.data as
+  | {
+      connections: number;
+      variants: {
+        variant: string;
+        runs: {
+          rps: number;
+          cpuUsPerRequest?: number;
+          latency: { p50: number; p99: number };
+          peakRssBytes?: number;
+        }[];
+      }[];
+    }
+  | undefined;
+parts.push(
+  section(
+    'Where the CPU goes: one feature off at a time',
+    'ablation',
+    ablation
+      ? `The non-stream load (simulator upstream, c=${ablation.connections}) on gateways that differ in one setting, runs alternating between them. The difference in CPU per request is the cost of the feature.\n\n` +
+          markdownTable(
+            ['gateway', 'rps (runs)', 'CPU µs/req (runs)', 'median CPU µs/req', 'p50 / p99 ms (runs)'],
+            ablation.variants.map((v) => [
+              v.variant,
+              v.runs.map((r) => rps(r.rps)).join(', '),
+              v.runs.map((r) => fixed(r.cpuUsPerRequest, 0)).join(', '),
+              fixed(median(v.runs.map((r) => r.cpuUsPerRequest ?? Number.NaN)), 0),
+              v.runs.map((r) => `${fixed(r.latency.p50, 2)} / ${fixed(r.latency.p99, 2)}`).join(', '),
+            ]),
+          )
       : '',
   ),
 );

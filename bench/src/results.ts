@@ -6,6 +6,8 @@ import { type Comparison, type LatencySummary, median } from './stats.ts';
 /** What every results file starts with. */
 export interface Meta {
   section: string;
+  /** Commit measured (`+dirty`: packages differed from it); absent in older files. */
+  revision?: string;
   date: string;
   node: string;
   cpus: number;

@@ -6,9 +6,10 @@
 //   BENCH_ONLY=soak BENCH_SOAK_REQUESTS=1000000 node src/run.ts
 //
 // Knobs (environment): BENCH_ONLY (comma-separated sections), BENCH_DURATION_S (per measured
-// closed-loop run, default 4), BENCH_RUNS (default 2), BENCH_SOAK_REQUESTS (default 100000),
+// closed-loop run, default 4), BENCH_RUNS (default 2), BENCH_SOAK_REQUESTS (default 50000),
 // BENCH_HOLD_STREAMS (default 1000), BENCH_WORKERS (multi-process workers, default one per core),
 // REDIS_URL (default redis://127.0.0.1:6379).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,7 +35,7 @@ const RESULTS_DIR = join(here, '..', 'results');
 const env = process.env;
 const DURATION_S = Number(env.BENCH_DURATION_S ?? 4);
 const RUNS = Number(env.BENCH_RUNS ?? 2);
-const SOAK_REQUESTS = Number(env.BENCH_SOAK_REQUESTS ?? 100_000);
+const SOAK_REQUESTS = Number(env.BENCH_SOAK_REQUESTS ?? 50_000);
 const HOLD_STREAMS = Number(env.BENCH_HOLD_STREAMS ?? 1000);
 const WORKERS = Number(env.BENCH_WORKERS ?? availableParallelism());
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -50,6 +51,7 @@ const SECTIONS = [
   'cluster',
   'streams',
   'profile',
+  'ablation',
   'soak',
 ] as const;
 type Section = (typeof SECTIONS)[number];
@@ -85,9 +87,25 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** The commit measured, with `+dirty` when the working tree differs from it. */
+function revision(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', '../packages'], {
+      encoding: 'utf8',
+      cwd: here,
+    }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+const REVISION = revision();
+
 function meta(section: Section) {
   return {
     section,
+    revision: REVISION,
     date: new Date().toISOString(),
     node: process.version,
     cpus: availableParallelism(),
@@ -319,6 +337,7 @@ interface StreamResult {
   arrivalsPerStream: number;
   pacedArrivalsPerStream: number;
   ttfb: LatencySummary;
+  ttft: LatencySummary;
   gap: LatencySummary;
   streamDuration: LatencySummary;
 }
@@ -343,19 +362,33 @@ async function sectionStream() {
         pacedGapMs: gapMs,
       });
       const sampler = new RssSampler(gw.pid);
-      const d = await runLoad<StreamResult>(spec(paced.url));
-      sampler.start();
-      const g = await runLoad<StreamResult>(spec(gw.url));
-      const peak = sampler.stop();
-      const added = {
-        p50: g.ttfb.p50 - d.ttfb.p50,
-        p90: g.ttfb.p90 - d.ttfb.p90,
-        p99: g.ttfb.p99 - d.ttfb.p99,
+      const direct = () => runLoad<StreamResult>(spec(paced.url));
+      const gateway = async () => {
+        sampler.start();
+        const result = await runLoad<StreamResult>(spec(gw.url));
+        return { ...result, peakRssBytes: sampler.stop() };
       };
-      runs.push({ run, direct: d, gateway: { ...g, peakRssBytes: peak }, addedTtfb: added });
+      let d: StreamResult;
+      let g: StreamResult & { peakRssBytes: number };
+      if (run % 2 === 1) {
+        d = await direct();
+        g = await gateway();
+      } else {
+        g = await gateway();
+        d = await direct();
+      }
+      const added = (pick: (r: StreamResult) => LatencySummary) => ({
+        p50: pick(g).p50 - pick(d).p50,
+        p90: pick(g).p90 - pick(d).p90,
+        p99: pick(g).p99 - pick(d).p99,
+      });
+      const addedTtft = added((r) => r.ttft);
+      const addedTtfb = added((r) => r.ttfb);
+      runs.push({ run, direct: d, gateway: g, addedTtft, addedTtfb });
       log(
-        `  stream run ${run}: ttfb direct p50 ${fixed(d.ttfb.p50, 3)} p99 ${fixed(d.ttfb.p99, 3)} | gateway p50 ${fixed(g.ttfb.p50, 3)} p99 ${fixed(g.ttfb.p99, 3)} | ` +
-          `added p50 ${signed(added.p50, 3)} p99 ${signed(added.p99, 3)} ms | paced arrivals/stream ${fixed(d.pacedArrivalsPerStream, 1)} vs ${fixed(g.pacedArrivalsPerStream, 1)} | ` +
+        `  stream run ${run}: first token direct p50 ${fixed(d.ttft.p50, 3)} p99 ${fixed(d.ttft.p99, 3)} | gateway p50 ${fixed(g.ttft.p50, 3)} p99 ${fixed(g.ttft.p99, 3)} | ` +
+          `added p50 ${signed(addedTtft.p50, 3)} p99 ${signed(addedTtft.p99, 3)} ms (first byte ${signed(addedTtfb.p50, 3)} / ${signed(addedTtfb.p99, 3)}) | ` +
+          `paced arrivals/stream ${fixed(d.pacedArrivalsPerStream, 1)} vs ${fixed(g.pacedArrivalsPerStream, 1)} | ` +
           `gap p50 ${fixed(d.gap.p50, 1)} vs ${fixed(g.gap.p50, 1)} ms | duration p50 ${fixed(d.streamDuration.p50, 0)} vs ${fixed(g.streamDuration.p50, 0)} ms` +
           (d.errors + g.errors > 0 ? ` | ERRORS ${d.errors}/${g.errors}` : ''),
       );
@@ -555,7 +588,7 @@ async function sectionStreams() {
     const sampler = new RssSampler(gw.pid);
     const idle = sampler.now();
     sampler.start(50);
-    const held = await holdStreams({ ...target(gw.url, body), mode: 'hold', count: HOLD_STREAMS });
+    const held = await holdStreams({ ...target(gw.url, body), mode: 'hold', count: HOLD_STREAMS, batch: 50 });
     await new Promise((r) => setTimeout(r, 2000));
     const withOpen = sampler.now();
     await held.release();
@@ -571,7 +604,7 @@ async function sectionStreams() {
       afterRssBytes: after,
     };
     log(
-      `  ${held.ready.open} open streams (${held.ready.failed} failed): RSS idle ${mb(idle)} MB, open ${mb(withOpen)} MB, peak ${mb(peak)} MB, after ${mb(after)} MB`,
+      `  ${held.ready.open} open streams (${held.ready.failed} failed ${JSON.stringify(held.ready.failures)}): RSS idle ${mb(idle)} MB, open ${mb(withOpen)} MB, peak ${mb(peak)} MB, after ${mb(after)} MB`,
     );
     save('streams', data);
   } finally {
@@ -643,6 +676,42 @@ async function sectionProfile(sim: Upstream) {
     rps: result.rps,
     ...aggregated,
   });
+}
+
+/**
+ * The same non-stream load on gateways that differ in one feature each, runs alternating, to
+ * attribute CPU per request where the profile spreads it thin.
+ */
+async function sectionAblation(sim: Upstream) {
+  const base: GatewayFeatures = { upstreamUrl: sim.url, upstreamType: 'simulator' };
+  const variants: [string, GatewayFeatures][] = [
+    ['as measured above (request log at info, metrics on)', base],
+    ['no request log lines (logLevel warn)', { ...base, logLevel: 'warn' }],
+    ['no metrics', { ...base, metrics: false }],
+    ['neither', { ...base, logLevel: 'warn', metrics: false }],
+  ];
+  const connections = 16;
+  const gateways = [];
+  for (const [i, [name, features]] of variants.entries())
+    gateways.push({ name, gw: await launch(`ablation-${i}`, features) });
+  const out: { variant: string; runs: SideResult[] }[] = gateways.map((g) => ({ variant: g.name, runs: [] }));
+  try {
+    for (let run = 1; run <= Math.max(2, RUNS); run++) {
+      for (const [i, { gw }] of gateways.entries()) {
+        const side = await measureSide(target(gw.url), { mode: 'closed', connections }, DURATION_S, sim.pid, {
+          running: gw,
+          route: 'chat.completions',
+        });
+        out[i]!.runs.push(side);
+        log(
+          `  ablation run ${run} ${variants[i]![0]}: ${rps(side.rps)} rps, ${fixed(side.cpuUsPerRequest, 0)} µs CPU/req, p50 ${fixed(side.latency.p50, 3)} ms`,
+        );
+      }
+    }
+  } finally {
+    for (const { gw } of gateways) await gw.stop();
+  }
+  save('ablation', { connections, variants: out });
 }
 
 async function sectionSoak(sim: Upstream) {
@@ -726,6 +795,7 @@ try {
     ['cluster', () => sectionCluster(sim)],
     ['streams', () => sectionStreams()],
     ['profile', () => sectionProfile(sim)],
+    ['ablation', () => sectionAblation(sim)],
     ['soak', () => sectionSoak(sim)],
   ];
   for (const [name, step] of steps) {
