@@ -91,9 +91,10 @@ function log(line: string): void {
 function revision(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', '../packages'], {
+    // Only the packages decide what is measured; the suite's own results change during a run.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], {
       encoding: 'utf8',
-      cwd: here,
+      cwd: join(here, '..', '..'),
     }).trim();
     return dirty ? `${head}+dirty` : head;
   } catch {
