@@ -1,7 +1,15 @@
 import { APIError as AnthropicAPIError } from '@anthropic-ai/sdk';
 import { APIError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { counter, latencyScenario, PROVIDER_KEY, stackConfig, startStack, type TestStack } from './stack';
+import {
+  counter,
+  GATEWAY_KEY,
+  latencyScenario,
+  PROVIDER_KEY,
+  stackConfig,
+  startStack,
+  type TestStack,
+} from './stack';
 
 const FIRST_BYTE_MS = 400;
 
@@ -64,6 +72,8 @@ describe('upstream faults from the simulator', () => {
     stack.sim.setScenario(
       latencyScenario({}, { faults: [{ kind: 'hang', match: { model: 'gpt-4o-mini' }, count: 1 }] }),
     );
+    const timedOut = { target: 'gpt-mini', outcome: 'error:timeout' };
+    const before = counter(await stack.metrics(), 'llm_edge_upstream_attempts_total', timedOut);
     const started = performance.now();
     const { response } = await stack.openai.chat.completions
       .create({ model: 'resilient', messages: [{ role: 'user', content: 'fail over on hang' }] })
@@ -75,10 +85,7 @@ describe('upstream faults from the simulator', () => {
     const [hung, served] = stack.sim.requestLog();
     expect(hung).toMatchObject({ model: 'gpt-4o-mini', fault: 'hang', outcome: 'client_closed' });
     expect(served).toMatchObject({ model: 'claude-haiku-4-5', status: 200 });
-    const metrics = await stack.metrics();
-    expect(
-      counter(metrics, 'llm_edge_upstream_attempts_total', { target: 'gpt-mini', outcome: 'error:timeout' }),
-    ).toBe(1);
+    expect(counter(await stack.metrics(), 'llm_edge_upstream_attempts_total', timedOut)).toBe(before + 1);
   });
 
   it('a hanging first target on a stream: the Anthropic client still gets a full stream from the next target', async () => {
@@ -189,6 +196,9 @@ describe('upstream faults from the simulator', () => {
         { faults: [{ kind: 'disconnect', match: { model: 'gpt-4o-mini' }, afterChunks: 3, count: 1 }] },
       ),
     );
+    const cut = { target: 'gpt-mini', outcome: 'stream_error:network' };
+    const unreachable = { code: 'upstream_unreachable', route: 'chat.completions' };
+    const before = await stack.metrics();
     const stream = await stack.openai.chat.completions.create({
       model: 'gpt-4o-mini',
       stream: true,
@@ -205,11 +215,14 @@ describe('upstream faults from the simulator', () => {
     expect(failure).toBeInstanceOf(APIError);
     expect(String((failure as Error).message)).not.toContain(PROVIDER_KEY);
 
-    const metrics = await stack.metrics();
-    expect(
-      counter(metrics, 'llm_edge_upstream_attempts_total', { target: 'gpt-mini' }) -
-        counter(metrics, 'llm_edge_upstream_attempts_total', { target: 'gpt-mini', outcome: 'success' }),
-    ).toBeGreaterThan(0);
+    // Counted once each: the attempt that broke mid-stream, and the error the client was sent.
+    const after = await stack.metrics();
+    expect(counter(after, 'llm_edge_upstream_attempts_total', cut)).toBe(
+      counter(before, 'llm_edge_upstream_attempts_total', cut) + 1,
+    );
+    expect(counter(after, 'llm_edge_errors_total', unreachable)).toBe(
+      counter(before, 'llm_edge_errors_total', unreachable) + 1,
+    );
 
     const next = await stack.openai.chat.completions.create({
       model: 'gpt-4o-mini',
@@ -218,23 +231,82 @@ describe('upstream faults from the simulator', () => {
     expect(next.choices[0]?.message.content).toEqual(expect.any(String));
   });
 
-  it('mid-stream disconnect: the Anthropic client gets an error event', async () => {
-    stack.sim.setScenario(
-      latencyScenario(
-        {},
-        { faults: [{ kind: 'disconnect', match: { model: 'claude-haiku-4-5' }, afterChunks: 3, count: 1 }] },
-      ),
-    );
+  it('mid-stream disconnect: the Anthropic client gets a clean error event, and it is counted', async () => {
+    const cutOnce = () =>
+      stack.sim.setScenario(
+        latencyScenario(
+          {},
+          {
+            faults: [{ kind: 'disconnect', match: { model: 'claude-haiku-4-5' }, afterChunks: 3, count: 1 }],
+          },
+        ),
+      );
+    const cut = { target: 'haiku', outcome: 'stream_error:network' };
+    const before = await stack.metrics();
+    cutOnce();
     const stream = stack.anthropic.messages.stream({
       model: 'claude-haiku-4-5',
       max_tokens: 128,
       messages: [{ role: 'user', content: 'cut me off too' }],
     });
+    let text = '';
+    stream.on('text', (delta) => {
+      text += delta;
+    });
     const failure = await stream.finalMessage().then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(failure).toBeInstanceOf(Error);
+    expect(text.length).toBeGreaterThan(0);
+    // The SDK raises an `event: error` as an APIError without a status, typed from the event.
+    expect(failure).toBeInstanceOf(AnthropicAPIError);
+    const error = failure as AnthropicAPIError;
+    expect(error.status).toBeUndefined();
+    expect(error.type).toBe('api_error');
+    expect(error.error).toMatchObject({
+      type: 'error',
+      error: { type: 'api_error', message: expect.any(String) },
+    });
+    expect(JSON.stringify(error.error)).not.toContain(PROVIDER_KEY);
     expect(stack.sim.requestLog()[0]?.outcome).toBe('fault:disconnect');
+    expect(counter(await stack.metrics(), 'llm_edge_upstream_attempts_total', cut)).toBe(
+      counter(before, 'llm_edge_upstream_attempts_total', cut) + 1,
+    );
+
+    // On the wire: the stream's last event is the error, and nothing (no message_stop) follows it.
+    cutOnce();
+    const response = await fetch(`${stack.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': GATEWAY_KEY,
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({
+        model: 'claude-haiku-4-5',
+        max_tokens: 128,
+        stream: true,
+        messages: [{ role: 'user', content: 'cut me off on the wire' }],
+      }),
+    });
+    expect(response.status).toBe(200);
+    const events = (await response.text())
+      .split('\n\n')
+      .filter((frame) => frame.trim() !== '')
+      .map((frame) => ({
+        event: /^event: (.*)$/m.exec(frame)?.[1],
+        data: JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? 'null') as unknown,
+      }));
+    expect(events[0]?.event).toBe('message_start');
+    expect(events.some((e) => e.event === 'content_block_delta')).toBe(true);
+    expect(events.map((e) => e.event)).not.toContain('message_stop');
+    expect(events.at(-1)).toEqual({
+      event: 'error',
+      data: {
+        type: 'error',
+        error: { type: 'api_error', message: expect.any(String) },
+        request_id: response.headers.get('x-request-id'),
+      },
+    });
   });
 });

@@ -87,6 +87,22 @@ describe('two gateway processes sharing one Redis', () => {
       )
       .withResponse();
 
+  /** One request with the limited key: its status (or 'limited' for a 429) and the remaining count. */
+  const askLimited = async (client: OpenAI, content: string) => {
+    try {
+      const { response } = await ask(client, content, LIMITED_KEY);
+      return { outcome: response.status, remaining: response.headers.get('x-ratelimit-remaining-requests') };
+    } catch (error) {
+      expect(error).toBeInstanceOf(RateLimitError);
+      const limited = error as RateLimitError;
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+      return {
+        outcome: 'limited' as const,
+        remaining: limited.headers.get('x-ratelimit-remaining-requests'),
+      };
+    }
+  };
+
   beforeAll(async () => {
     redis = await ThrowawayRedis.create();
     sim = await startSimulator({ seed: 3, timeScale: 0, apiKeys: [PROVIDER_KEY] });
@@ -179,6 +195,21 @@ describe('two gateway processes sharing one Redis', () => {
       const again = await ask(client, `while redis is down ${i}`);
       expect(again.response.headers.get('x-llm-edge-cache')).toBe('HIT');
     }
+
+    // Limits still hold while Redis is down: rate-limiter-flexible's in-process insurance limiter
+    // (same limits) counts each instance on its own from the outage on, as the security README says.
+    const onFirst: Awaited<ReturnType<typeof askLimited>>[] = [];
+    for (let i = 0; i <= RPM; i++)
+      onFirst.push(await askLimited(clients[0]!, `limited while redis is down ${i}`));
+    expect(onFirst.map((r) => r.outcome)).toEqual([...Array.from({ length: RPM }, () => 200), 'limited']);
+    expect(onFirst.map((r) => r.remaining)).toEqual([
+      ...Array.from({ length: RPM }, (_, i) => String(RPM - 1 - i)),
+      '0',
+    ]);
+    expect(await askLimited(clients[1]!, 'limited on the other instance while redis is down')).toEqual({
+      outcome: 200,
+      remaining: String(RPM - 1),
+    });
 
     await redis.start();
     for (const g of gateways) {
