@@ -121,6 +121,7 @@ describe('token limits and budgets, end to end', () => {
     const error = refused as APIError;
     expect(error.status).toBe(429);
     expect(error.code).toBe('LLM_EDGE_BUDGET_EXCEEDED');
+    expect(error.type).toBe('insufficient_quota');
     expect(Number(error.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
     const anthropic = await stack.anthropic

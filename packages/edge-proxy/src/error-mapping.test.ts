@@ -35,6 +35,24 @@ describe('toErrorResponse', () => {
     });
   });
 
+  it('keeps the OpenAI type of a spent budget (insufficient_quota), which a 429 alone would call a rate limit', () => {
+    const spent = Object.assign(new Error('The spend budget of this key is exhausted.'), {
+      status: 429,
+      code: 'LLM_EDGE_BUDGET_EXCEEDED',
+      type: 'insufficient_quota',
+    });
+    const rate = Object.assign(new Error('Too many requests'), {
+      status: 429,
+      code: 'LLM_EDGE_RATE_LIMITED',
+    });
+    const openai = (e: Error) =>
+      (toErrorResponse(e, { dialect: 'openai' }).payload as { error: { type: string } }).error.type;
+    expect(openai(spent)).toBe('insufficient_quota');
+    expect(openai(rate)).toBe('rate_limit_error');
+    const anthropic = toErrorResponse(spent, { dialect: 'anthropic' }).payload as { error: { type: string } };
+    expect(anthropic.error.type).toBe('rate_limit_error');
+  });
+
   it('answers in the Anthropic shape with the request id', () => {
     const error = Object.assign(new Error('Missing API key'), {
       statusCode: 401,

@@ -74,6 +74,8 @@ interface Resolved {
   param: string | null;
   retryAfterMs?: number;
   headers?: HttpErrorLike['headers'];
+  /** The error says a quota or budget is spent (`type: 'insufficient_quota'`), not a rate. */
+  quota?: boolean;
 }
 
 const DEFAULT_MESSAGES: Record<number, string> = {
@@ -308,6 +310,9 @@ function resolveWithStatus(e: Record<string, unknown>, status: number): Resolved
   const retryAfterMs = retryAfterOf(e);
   if (retryAfterMs !== undefined) resolved.retryAfterMs = retryAfterMs;
   if (e['headers'] !== undefined) resolved.headers = e['headers'] as HttpErrorLike['headers'];
+  // OpenAI answers a spent quota with 429 like a rate limit, told apart only by its type; clients
+  // (and their retry logic) read that type, so it is kept rather than derived from the status.
+  if (e['type'] === 'insufficient_quota') resolved.quota = true;
   return resolved;
 }
 
@@ -335,7 +340,8 @@ function resolve(error: unknown, depth: number): Resolved | undefined {
   return undefined;
 }
 
-function openAIType(status: number): string {
+function openAIType(status: number, quota = false): string {
+  if (quota && (status === 429 || status === 402)) return 'insufficient_quota';
   if (status === 429) return 'rate_limit_error';
   if (status === 402) return 'insufficient_quota';
   if (status >= 500) return 'server_error';
@@ -432,7 +438,7 @@ export function toErrorResponse(
     payload: {
       error: {
         message: resolved.message,
-        type: openAIType(resolved.status),
+        type: openAIType(resolved.status, resolved.quota),
         param: resolved.param,
         code: resolved.code,
       },
