@@ -6,5 +6,7 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  // The CommonJS build needs `import.meta.url` for the tokenizer's lazy require.
+  shims: true,
   target: 'node22',
 });

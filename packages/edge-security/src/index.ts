@@ -89,6 +89,7 @@ export {
   DEFAULT_OUTPUT_TOKENS,
   estimateChatTokens,
   estimateEmbeddingsTokens,
+  preloadTokenizer,
   requestedOutputTokens,
   usageTotalTokens,
 } from './token-estimate';

@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
 import type { ChatRequest, EmbeddingsRequest, Usage } from '@llm-edge/providers';
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+
+type O200kModule = typeof import('gpt-tokenizer/encoding/o200k_base');
 
 /** Counts the tokens of a text. */
 export type TokenCounter = (text: string) => number;
@@ -52,14 +54,43 @@ const TOKENS_PER_TOOL = 8;
 const TOKENS_PER_IMAGE_LOW = 85;
 const TOKENS_PER_IMAGE_HIGH = 765;
 
+// The o200k tables cost about 75 MB of RSS and 0.4 s to load. Many gateways never count a token
+// (no tokens-per-minute limit, no context-window check for unknown models), so the module is
+// required on first use rather than imported: a synchronous require keeps the counting API sync.
+// In the CommonJS build tsup's shim supplies `import.meta.url`.
+let o200k: O200kModule | undefined;
+
+function o200kModule(): O200kModule {
+  if (o200k === undefined) {
+    o200k = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as O200kModule;
+  }
+  return o200k;
+}
+
+/**
+ * Loads the tokenizer tables now (about 0.4 s and 75 MB, once per process) instead of on the first
+ * token count, so that the first request that needs one does not wait for them.
+ *
+ * @example
+ * ```ts
+ * // At gateway start-up, when some key has a tokens-per-minute limit:
+ * preloadTokenizer();
+ * ```
+ */
+export function preloadTokenizer(): void {
+  o200kModule();
+}
+
 /**
  * Counts tokens with gpt-tokenizer's o200k_base encoding (GPT-4o and later). For other providers'
  * models it is an approximation, which is all a pre-call limit needs: usage reconciles it after.
+ * The first call loads the tokenizer (see {@link preloadTokenizer}).
  */
 export function countTextTokens(text: string): number {
-  if (text.length <= MAX_TOKENIZED_CHARS) return countO200k(text, NO_SPECIAL);
+  const { countTokens } = o200kModule();
+  if (text.length <= MAX_TOKENIZED_CHARS) return countTokens(text, NO_SPECIAL);
   return (
-    countO200k(text.slice(0, MAX_TOKENIZED_CHARS), NO_SPECIAL) +
+    countTokens(text.slice(0, MAX_TOKENIZED_CHARS), NO_SPECIAL) +
     Math.ceil((text.length - MAX_TOKENIZED_CHARS) / 3)
   );
 }
