@@ -15,10 +15,10 @@ import { Router } from '@llm-edge/routing';
 import {
   type ApiKeyEntry,
   ApiKeyStore,
-  countTextTokens,
   generateApiKey,
   hashApiKey,
   PiiScanner,
+  preloadTokenizer,
   RateLimiter,
   RequestValidator,
   SecurityGuard,
@@ -159,8 +159,17 @@ export function createGateway(
   };
 
   async function start(): Promise<void> {
-    // The tokenizer loads its tables on first use; do it now rather than in the first request.
-    countTextTokens('llm-edge');
+    // With a tokens-per-minute limit every request is counted, so the tokenizer's tables (~50 MB,
+    // ~0.25 s) load now rather than in the first request; without one, only a prompt near its
+    // model's context window needs an exact count, and most gateways never pay for them.
+    const security = resolved.security;
+    if (
+      security.defaults.tpm !== undefined ||
+      security.anonymous.tpm !== undefined ||
+      security.keys.some((k) => k.tpm !== undefined)
+    ) {
+      preloadTokenizer();
+    }
     const simulator = usesInProcessSimulator(resolved)
       ? await startSimulator({
           port: resolved.simulator.port,

@@ -299,7 +299,11 @@ export class RequestValidator {
         ...(maxOutput !== undefined ? { maxOutputTokens: maxOutput } : {}),
       }),
     );
-    if (model?.contextWindow !== undefined && model.contextWindow > 0) {
+    if (
+      model?.contextWindow !== undefined &&
+      model.contextWindow > 0 &&
+      !this.#fitsByBytes(request, requested, model.contextWindow)
+    ) {
       const tokens = result.tokens;
       const needed = tokens.promptTokens + (requested ?? 0);
       if (needed > model.contextWindow) {
@@ -315,6 +319,18 @@ export class RequestValidator {
       }
     }
     return result;
+  }
+
+  /**
+   * Whether the request surely fits the window without counting tokens: a token of the default
+   * tokenizer covers at least one UTF-8 byte, so the same estimate with bytes for tokens bounds
+   * the prompt from above. Most requests are far below their window, so they skip the tokenizer
+   * (tens of µs per request, and its tables are loaded only when a count is really needed).
+   */
+  #fitsByBytes(request: ChatRequest, requested: number | undefined, contextWindow: number): boolean {
+    if (this.#o.countTokens !== countTextTokens) return false;
+    const bound = estimateChatTokens(request, { countTokens: utf8Bytes }).promptTokens;
+    return bound + (requested ?? 0) <= contextWindow;
   }
 
   /**
@@ -388,3 +404,7 @@ export function validateChatRequest(body: unknown, context: ValidationContext = 
 }
 
 let defaultValidator: RequestValidator | undefined;
+
+function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}

@@ -72,3 +72,54 @@ describe('tokenizer loading', () => {
     });
   }
 });
+
+// Validation checks the context window; a request that fits even counting one token per UTF-8
+// byte is checked without the tokenizer, and only one near its window pays for an exact count.
+const validateScript = `
+  import { registerHooks } from 'node:module';
+  import { pathToFileURL } from 'node:url';
+  const [entry, requestJson] = process.argv.slice(1);
+  const tokenizerModules = [];
+  registerHooks({
+    resolve(specifier, context, next) {
+      const resolved = next(specifier, context);
+      if (resolved.url.includes('/gpt-tokenizer/')) tokenizerModules.push(resolved.url);
+      return resolved;
+    },
+  });
+  const { RequestValidator } = await import(pathToFileURL(entry).href);
+  const validator = new RequestValidator();
+  const request = JSON.parse(requestJson);
+  validator.validateChat(request);
+  const afterRoomyWindow = tokenizerModules.length;
+  // 'hello ' is one token but six bytes: near this window only the exact count can admit it.
+  const tight = { ...request, messages: [{ role: 'user', content: 'hello '.repeat(40) }] };
+  let admitted = true;
+  try {
+    validator.validateChat(tight, { model: { contextWindow: 40 + 64 + 12 } });
+  } catch {
+    admitted = false;
+  }
+  process.stdout.write(JSON.stringify({ afterRoomyWindow, afterTightWindow: tokenizerModules.length, admitted }));
+`;
+
+describe('context-window check', () => {
+  it('does not tokenize a request that fits by bytes; counts exactly one near its window', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--input-type=module',
+      '--no-warnings',
+      '-e',
+      validateScript,
+      join(TEST_DIST, 'index.js'),
+      JSON.stringify(request),
+    ]);
+    const report = JSON.parse(stdout) as {
+      afterRoomyWindow: number;
+      afterTightWindow: number;
+      admitted: boolean;
+    };
+    expect(report.afterRoomyWindow).toBe(0);
+    expect(report.afterTightWindow).toBeGreaterThan(0);
+    expect(report.admitted).toBe(true);
+  });
+});
