@@ -24,7 +24,7 @@ import {
   SecurityGuard,
   SpendLedger,
 } from '@llm-edge/security';
-import { type Simulator, startSimulator } from '@llm-edge/simulator';
+import type { Simulator } from '@llm-edge/simulator';
 import { AttemptTracer } from './attempt-tracing';
 import { type Env, type GatewayConfigInput, isValidatedConfig, parseConfig } from './config-loader';
 import type { GatewayConfig } from './config-schema';
@@ -171,7 +171,8 @@ export function createGateway(
       preloadTokenizer();
     }
     const simulator = usesInProcessSimulator(resolved)
-      ? await startSimulator({
+      ? // Loaded only when used: the simulator brings its tokenizer tables (~50 MB) with it.
+        await (await import('@llm-edge/simulator')).startSimulator({
           port: resolved.simulator.port,
           seed: resolved.simulator.seed,
           timeScale: resolved.simulator.timeScale,
