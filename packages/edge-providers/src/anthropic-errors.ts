@@ -1,6 +1,7 @@
 import { ProviderError, type ProviderErrorKind } from './errors';
 import { isRecord, retryAfterMsFromHeaders, tryParseJson } from './http-transport';
 import { kindFromStatus } from './openai-errors';
+import { upstreamHttpError } from './upstream-http-error';
 
 /** Maps an Anthropic error `type` to a kind. */
 export function anthropicErrorKind(type: string | undefined, status?: number): ProviderErrorKind {
@@ -51,20 +52,11 @@ export function mapAnthropicErrorResponse(
       ? 'overloaded'
       : anthropicErrorKind(fields.type, response.status);
   const retryAfterMs = retryAfterMsFromHeaders(response.headers, now);
-  let retryable: boolean | undefined;
   // A spend limit is an account state; retrying cannot succeed until someone raises it.
-  if (fields.errorCode === 'enforced_spend_limit_reached') retryable = false;
-  const shouldRetry = response.headers['x-should-retry'];
-  if (shouldRetry === 'true') retryable = true;
-  if (shouldRetry === 'false') retryable = false;
-  return new ProviderError({
-    provider,
+  const spendLimit = fields.errorCode === 'enforced_spend_limit_reached';
+  return upstreamHttpError(provider, response, {
     kind,
-    status: response.status,
-    message: `${provider} answered ${response.status}${fields.message ? `: ${fields.message}` : ''}`,
-    headers: response.headers,
-    body: response.bodyText,
-    ...(retryable === undefined ? {} : { retryable }),
+    ...(spendLimit ? { retryable: false } : {}),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(fields.message === undefined ? {} : { providerMessage: fields.message }),
     ...(fields.type === undefined ? {} : { providerType: fields.errorCode ?? fields.type }),

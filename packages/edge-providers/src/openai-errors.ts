@@ -1,5 +1,6 @@
 import { ProviderError, type ProviderErrorKind } from './errors';
 import { isRecord, retryAfterMsFromHeaders, tryParseJson } from './http-transport';
+import { upstreamHttpError } from './upstream-http-error';
 
 /** The fields of an OpenAI-style error body, read tolerantly (compatible servers vary). */
 export interface OpenAIErrorFields {
@@ -84,19 +85,10 @@ export function mapOpenAIErrorResponse(
   const kind = kindFromCode(fields.code, fields.type) ?? kindFromStatus(response.status);
   const retryAfterMs = retryAfterMsFromHeaders(response.headers, now);
   // Quota exhaustion is a billing state, not congestion: waiting does not help.
-  let retryable: boolean | undefined =
-    fields.code === 'insufficient_quota' || fields.type === 'insufficient_quota' ? false : undefined;
-  const shouldRetry = response.headers['x-should-retry'];
-  if (shouldRetry === 'true') retryable = true;
-  if (shouldRetry === 'false') retryable = false;
-  return new ProviderError({
-    provider,
+  const quota = fields.code === 'insufficient_quota' || fields.type === 'insufficient_quota';
+  return upstreamHttpError(provider, response, {
     kind,
-    status: response.status,
-    message: `${provider} answered ${response.status}${fields.message ? `: ${fields.message}` : ''}`,
-    headers: response.headers,
-    body: response.bodyText,
-    ...(retryable === undefined ? {} : { retryable }),
+    ...(quota ? { retryable: false } : {}),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(fields.message === undefined ? {} : { providerMessage: fields.message }),
     ...((fields.code ?? fields.type) ? { providerType: fields.code ?? fields.type } : {}),
