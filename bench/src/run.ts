@@ -8,7 +8,7 @@
 // Knobs (environment): BENCH_ONLY (comma-separated sections), BENCH_DURATION_S (per measured
 // closed-loop run, default 4), BENCH_RUNS (default 2), BENCH_SOAK_REQUESTS (default 50000),
 // BENCH_HOLD_STREAMS (default 1000), BENCH_WORKERS (multi-process workers, default one per core),
-// REDIS_URL (default redis://127.0.0.1:6379).
+// REDIS_URL (default redis://127.0.0.1:6379), BENCH_RESULTS_DIR (default results/).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -31,8 +31,9 @@ import {
 import { aggregateProfile, type CpuProfile, compare, type LatencySummary, nodesAfter } from './stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const RESULTS_DIR = join(here, '..', 'results');
 const env = process.env;
+// BENCH_RESULTS_DIR lets an exploratory run write elsewhere than the committed results.
+const RESULTS_DIR = env.BENCH_RESULTS_DIR ?? join(here, '..', 'results');
 const DURATION_S = Number(env.BENCH_DURATION_S ?? 4);
 const RUNS = Number(env.BENCH_RUNS ?? 2);
 const SOAK_REQUESTS = Number(env.BENCH_SOAK_REQUESTS ?? 50_000);
