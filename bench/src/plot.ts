@@ -13,11 +13,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const results = loadResults(join(here, '..', 'results'));
 const lines: Series[] = [];
-const colors = { simulator: '#1f77b4', 'bare node:http': '#d62728', multi: '#2ca02c' };
+const colors = { simulator: '#1f77b4', 'bare node:http': '#d62728', multi: '#2ca02c', floor: '#7f7f7f' };
 for (const [name, rows, color] of [
   ['simulator upstream', addedByConcurrency(results, 'simulator'), colors.simulator],
   ['bare node:http upstream', addedByConcurrency(results, 'bare node:http'), colors['bare node:http']],
   ['multi-process, simulator', addedByConcurrency(results, 'cluster'), colors.multi],
+  ['floor proxy (no features), simulator', addedByConcurrency(results, 'floor'), colors.floor],
 ] as const) {
   if (rows.length === 0) continue;
   lines.push({

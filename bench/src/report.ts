@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixed, markdownTable, mb, ratio, rps, signed } from './format.ts';
-import { groupsOf, loadResults, type PairGroup, type Results } from './results.ts';
+import { addedByConcurrency, groupsOf, loadResults, type PairGroup, type Results } from './results.ts';
 import { checkTarget, median, type ProfileFrame } from './stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -14,7 +14,7 @@ const results: Results = loadResults(join(root, 'results'));
 const ms = (v: number | undefined) => fixed(v, 3);
 const lat = (l: { p50: number; p90: number; p99: number }) => `${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)}`;
 
-function pairTable(groups: PairGroup[], label: (g: PairGroup) => string): string {
+function pairTable(groups: PairGroup[], label: (g: PairGroup) => string, via = 'gateway'): string {
   const rows: string[][] = [];
   for (const g of groups) {
     for (const r of g.runs) {
@@ -44,14 +44,14 @@ function pairTable(groups: PairGroup[], label: (g: PairGroup) => string): string
       'load',
       'run',
       'direct rps',
-      'gateway rps',
+      `${via} rps`,
       'ratio',
       'direct p50 / p90 / p99 ms',
-      'gateway p50 / p90 / p99 ms',
+      `${via} p50 / p90 / p99 ms`,
       'added p50 / p90 / p99 ms',
-      'gateway CPU µs/req',
+      `${via} CPU µs/req`,
       'upstream CPU µs/req',
-      'gateway peak RSS MB',
+      `${via} peak RSS MB`,
       'gateway-reported overhead p50 / p99 ms',
       'errors',
     ],
@@ -332,6 +332,15 @@ parts.push(
   '"Added" = gateway figure minus the direct figure of the same run. Ratios and added latencies are medians of the runs; every run is in the tables below. ' +
     '"gateway-reported overhead" is the gateway\'s own `llm_edge_overhead_seconds` histogram (time not spent waiting on the upstream) between the two scrapes around the run, as bucket bounds.',
 );
+const floorRows = addedByConcurrency(results, 'floor');
+const floor64 = floorRows.find((r) => r.connections === 64);
+const floor1 = floorRows.find((r) => r.connections === 1);
+if (floor64 && floor1) {
+  parts.push('');
+  parts.push(
+    `For scale, a Node proxy with no features at all (the floor section) reaches ${ratio(floor64.ratio)} of direct at c=64 and adds ${signed(floor1.addedP50, 3)} ms p50 / ${signed(floor1.addedP99, 3)} ms p99 at c=1 on the same machine.`,
+  );
+}
 parts.push('');
 const byUpstream = (name: string) => nonstream.filter((g) => g.upstream === name);
 parts.push(
@@ -340,6 +349,14 @@ parts.push(
     'nonstream',
     'Upstream: `@llm-edge/simulator` with `timeScale: 0` (32-token replies), and a bare `node:http` server answering the same bytes (the fastest fixed-response server). Gateway: cache off, auth off, PII off, metrics on, info-level request log lines (to /dev/null).\n\n' +
       `### Simulator upstream\n\n${pairTable(byUpstream('simulator'), (g) => `c=${g.connections}`)}\n\n### Bare node:http upstream\n\n${pairTable(byUpstream('bare node:http'), (g) => `c=${g.connections}`)}`,
+  ),
+);
+parts.push(
+  section(
+    'Floor: a Node proxy with no features, same load',
+    'floor',
+    'The lower bound for any JSON proxy in Node on this machine: `node:http` in, an undici `Pool` out, the request and the answer each parsed and serialised once, nothing else (`src/upstream.ts`, kind `floor`). Same simulator upstream, same load, measured side by side with direct like the gateway. What the gateway costs above these figures is the price of its features (validation, routing with retries and breakers, metrics, logs, accounting).\n\n' +
+      pairTable(groupsOf(results, 'floor'), (g) => `c=${g.connections}`, 'floor proxy'),
   ),
 );
 parts.push(

@@ -78,14 +78,14 @@ export function medianOf(runs: readonly PairRun[], pick: (run: PairRun) => numbe
   return median(runs.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v)));
 }
 
-/** Median added p50/p99 and ratio per concurrency, for a non-stream upstream or the multi-process runs. */
+/** Median added p50/p99 and ratio per concurrency: a non-stream upstream, the multi-process runs or the floor proxy. */
 export function addedByConcurrency(
   results: Results,
-  which: 'simulator' | 'bare node:http' | 'cluster',
+  which: 'simulator' | 'bare node:http' | 'cluster' | 'floor',
 ): { connections: number; addedP50: number; addedP99: number; ratio: number }[] {
   const groups =
-    which === 'cluster'
-      ? groupsOf(results, 'cluster')
+    which === 'cluster' || which === 'floor'
+      ? groupsOf(results, which)
       : groupsOf(results, 'nonstream').filter((g) => g.upstream === which);
   return groups.map((g) => ({
     connections: g.connections,

@@ -43,6 +43,7 @@ const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WARMUP_S = 1;
 const SECTIONS = [
   'nonstream',
+  'floor',
   'open',
   'stream',
   'cache',
@@ -201,13 +202,14 @@ async function measureSide(
   shape: Shape,
   durationS: number,
   upstreamPid: number,
-  gateway?: { running: Running & { url: string }; route: string },
+  gateway?: { running: Running & { url: string }; route: string | undefined },
 ): Promise<SideResult> {
   // Warm-up in its own process run, so that CPU time below covers only the measured requests.
   await runLoad<LoadResult>(loadSpec(target, shape, WARMUP_S, 0));
   const upstreamCpu = new RssSampler(upstreamPid);
   const sampler = gateway ? new RssSampler(gateway.running.pid) : undefined;
-  const before = gateway ? await scrapeOverhead(gateway.running.url, gateway.route) : undefined;
+  const route = gateway?.route;
+  const before = route !== undefined ? await scrapeOverhead(gateway!.running.url, route) : undefined;
   const cpu0 = sampler?.cpu() ?? 0;
   const upCpu0 = upstreamCpu.cpu();
   sampler?.start();
@@ -218,12 +220,12 @@ async function measureSide(
   const served = result.requests + result.non2xx;
   const perRequest = (seconds: number) => (served > 0 ? (seconds * 1e6) / served : Number.NaN);
   const side: SideResult = { ...result, upstreamCpuUsPerRequest: perRequest(upCpu1 - upCpu0) };
-  if (gateway === undefined || before === undefined) return side;
-  const after = await scrapeOverhead(gateway.running.url, gateway.route);
+  if (gateway === undefined) return side;
+  const measured = { ...side, peakRssBytes: peak, cpuUsPerRequest: perRequest(cpu1 - cpu0) };
+  if (route === undefined || before === undefined) return measured;
+  const after = await scrapeOverhead(gateway.running.url, route);
   return {
-    ...side,
-    peakRssBytes: peak,
-    cpuUsPerRequest: perRequest(cpu1 - cpu0),
+    ...measured,
     reportedOverheadMs: {
       p50: bucketPercentile(before, after, 50),
       p99: bucketPercentile(before, after, 99),
@@ -237,7 +239,7 @@ async function pairs(
   direct: Target,
   via: Target,
   gateway: Running & { url: string },
-  route: string,
+  route: string | undefined,
   shape: Shape,
   upstreamPid: number,
   durationS = DURATION_S,
@@ -310,6 +312,33 @@ async function sectionNonStream(sim: Upstream, bare: Upstream) {
     }
   }
   save('nonstream', out);
+}
+
+/**
+ * The same non-stream load through the floor proxy (upstream.ts, kind `floor`) instead of the
+ * gateway: the lower bound any Node JSON proxy pays on this machine, so the gateway's figures can
+ * be read as floor + features.
+ */
+async function sectionFloor(sim: Upstream) {
+  const floor = await upstream({ kind: 'floor', upstreamUrl: sim.url });
+  const out: Record<string, unknown>[] = [];
+  try {
+    for (const connections of [1, 16, 64]) {
+      const runs = await pairs(
+        `floor proxy c=${connections}`,
+        target(sim.url),
+        target(floor.url),
+        floor,
+        undefined,
+        { mode: 'closed', connections },
+        sim.pid,
+      );
+      out.push({ upstream: 'simulator', connections, runs });
+    }
+  } finally {
+    await floor.stop();
+  }
+  save('floor', out);
 }
 
 async function sectionOpen(sim: Upstream) {
@@ -788,6 +817,7 @@ try {
 
   const steps: [Section, () => Promise<void>][] = [
     ['nonstream', () => sectionNonStream(sim, bare)],
+    ['floor', () => sectionFloor(sim)],
     ['open', () => sectionOpen(sim)],
     ['stream', () => sectionStream()],
     ['cache', () => sectionCache(sim)],

@@ -7,17 +7,22 @@
 // - `sim-paced`: the simulator streaming a fixed number of chunks at a fixed gap (timeScale 1,
 //   a profile with no time to first token and `gapMs` between chunks);
 // - `bare`: a bare node:http server answering every request with the same bytes (`bodyFile`),
-//   the fastest fixed-response server Node can be, as a baseline.
+//   the fastest fixed-response server Node can be, as a baseline;
+// - `floor`: the least a JSON proxy can be in Node, as the gateway's lower bound: node:http in,
+//   an undici Pool out to `upstreamUrl`, the request and the answer each parsed and serialised
+//   once, no other work. Whatever the gateway costs above it is the price of its features.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSimulator } from '@llm-edge/simulator';
+import { Pool } from 'undici';
 
 /** What to start. */
 export type UpstreamSpec =
   | { kind: 'sim'; tokens: number }
   | { kind: 'sim-paced'; tokens: number; gapMs: number }
-  | { kind: 'bare'; bodyFile: string };
+  | { kind: 'bare'; bodyFile: string }
+  | { kind: 'floor'; upstreamUrl: string };
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as UpstreamSpec;
 
@@ -40,6 +45,40 @@ if (spec.kind === 'bare') {
       server.closeAllConnections();
       server.close(() => resolve());
     });
+} else if (spec.kind === 'floor') {
+  const pool = new Pool(spec.upstreamUrl, { connections: 128 });
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', async () => {
+      try {
+        const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        const answer = await pool.request({
+          path: req.url ?? '/',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-upstream' },
+          body: JSON.stringify(request),
+        });
+        const parsed = (await answer.body.json()) as Record<string, unknown>;
+        const out = JSON.stringify(parsed);
+        res.writeHead(answer.statusCode, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(out),
+        });
+        res.end(out);
+      } catch (error) {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(String(error));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await pool.close();
+  };
 } else {
   const paced = spec.kind === 'sim-paced';
   const profile = {
