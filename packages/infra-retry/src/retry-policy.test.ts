@@ -254,6 +254,87 @@ describe('RetryPolicy decisions', () => {
   });
 });
 
+describe('first attempt and later attempts', () => {
+  it('numbers attempts and retries the same from the first failure on', async () => {
+    const retries: RetryEvent[] = [];
+    const giveUps: GiveUpEvent[] = [];
+    const policy = new RetryPolicy({
+      maxRetries: 3,
+      backoff: constantBackoff({ baseDelayMs: 5 }),
+      onRetry: (event) => retries.push(event),
+      onGiveUp: (event) => giveUps.push(event),
+    });
+    const first = httpError(503);
+    const second = httpError(502);
+    const script = scripted([first, second]);
+    const outcome = settle(policy.execute(script.fn));
+    await vi.runAllTimersAsync();
+    expect(await outcome.done).toEqual({ ok: true, value: 'ok' });
+    expect(script.contexts.map((c) => c.attempt)).toEqual([1, 2, 3]);
+    expect(retries.map((r) => [r.attempt, r.error, r.delay])).toEqual([
+      [1, first, 5],
+      [2, second, 5],
+    ]);
+    expect(giveUps).toEqual([]);
+    expect(policy.stats()).toMatchObject({
+      executions: 1,
+      attempts: 3,
+      retries: 2,
+      successes: 1,
+      failures: 0,
+    });
+  });
+
+  it('a first attempt that succeeds makes one attempt and calls no hook', async () => {
+    const onRetry = vi.fn();
+    const onGiveUp = vi.fn();
+    const policy = new RetryPolicy({ onRetry, onGiveUp });
+    await expect(policy.execute(({ attempt }) => `attempt ${attempt}`)).resolves.toBe('attempt 1');
+    expect(onRetry).not.toHaveBeenCalled();
+    expect(onGiveUp).not.toHaveBeenCalled();
+    expect(policy.stats()).toMatchObject({ executions: 1, attempts: 1, retries: 0, successes: 1 });
+  });
+
+  it('with maxRetries 0 a failed first attempt gives up as retries-exhausted without asking retryIf', async () => {
+    const retryIf = vi.fn(() => true);
+    const giveUps: GiveUpEvent[] = [];
+    const policy = new RetryPolicy({ maxRetries: 0, retryIf, onGiveUp: (event) => giveUps.push(event) });
+    const failure = httpError(503);
+    await expect(policy.execute(scripted([failure]).fn)).rejects.toBe(failure);
+    expect(retryIf).not.toHaveBeenCalled();
+    expect(giveUps).toEqual([{ attempts: 1, error: failure, reason: 'retries-exhausted' }]);
+  });
+
+  it('a failed last retry gives up with the number of attempts made', async () => {
+    const giveUps: GiveUpEvent[] = [];
+    const policy = new RetryPolicy({
+      maxRetries: 1,
+      backoff: constantBackoff({ baseDelayMs: 1 }),
+      onGiveUp: (event) => giveUps.push(event),
+    });
+    const last = httpError(500);
+    const outcome = settle(policy.execute(scripted([httpError(503), last]).fn));
+    await vi.runAllTimersAsync();
+    expect(await outcome.done).toEqual({ ok: false, error: last });
+    expect(giveUps).toEqual([{ attempts: 2, error: last, reason: 'retries-exhausted' }]);
+  });
+
+  it("leaves a settled attempt's signal alone when the caller aborts afterwards", async () => {
+    const controller = new AbortController();
+    let signal: AbortSignal | undefined;
+    const policy = new RetryPolicy();
+    await policy.execute(
+      (context) => {
+        signal = context.signal;
+        return 'ok';
+      },
+      { signal: controller.signal },
+    );
+    controller.abort(new Error('later'));
+    expect(signal?.aborted).toBe(false);
+  });
+});
+
 describe('Retry-After', () => {
   it('waits the retryAfterMs an error carries instead of the backoff', async () => {
     const events: RetryEvent[] = [];

@@ -171,6 +171,14 @@ class AttemptFailure extends Error {
   }
 }
 
+/** What one `execute` call has done so far. */
+interface CallState {
+  attempts: number;
+  retries: number;
+  previousDelay: number;
+  budgetRefused: boolean;
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
@@ -233,63 +241,103 @@ export class RetryPolicy {
     const settings = this.#options;
     const stats = this.#stats;
     stats.executions += 1;
-    let attempts = 0;
-    let retries = 0;
-    let previousDelay = 0;
-    let budgetRefused = false;
+    const call: CallState = { attempts: 1, retries: 0, previousDelay: 0, budgetRefused: false };
     try {
       signal?.throwIfAborted();
       settings.budget?.recordRequest();
-      const result = await pRetry(
-        async (attempt: number) => {
-          attempts = attempt;
-          stats.attempts += 1;
-          try {
-            return await runAttempt(fn, attempt, signal, settings.attemptTimeoutMs);
-          } catch (error) {
-            throw new AttemptFailure(error);
-          }
-        },
-        {
-          retries: settings.maxRetries,
-          // The wait happens in shouldRetry below, where the delay is ours (strategy or Retry-After).
-          minTimeout: 0,
-          signal,
-          shouldRetry: async ({ error, attemptNumber }) => {
-            const failure = error instanceof AttemptFailure ? error.original : error;
-            if (!settings.retryIf(failure, attemptNumber)) return false;
-            if (settings.budget !== undefined && !settings.budget.tryRetry()) {
-              budgetRefused = true;
-              throw new RetryBudgetExhaustedError(failure, attemptNumber);
-            }
-            const { delay, source } = this.#delayFor(attemptNumber, failure, previousDelay);
-            previousDelay = delay;
-            retries += 1;
-            stats.retries += 1;
-            this.#emit(settings.onRetry, { attempt: attemptNumber, delay, error: failure, source });
-            await sleep(delay, signal);
-            return true;
-          },
-        },
-      );
+      // Most calls succeed at once: the first attempt runs without p-retry's machinery, and p-retry
+      // takes over from the first failure with the same decisions it would have made.
+      stats.attempts += 1;
+      let first: T;
+      try {
+        first = await runAttempt(fn, 1, signal, settings.attemptTimeoutMs);
+      } catch (error) {
+        signal?.throwIfAborted();
+        if (settings.maxRetries === 0 || !(await this.#shouldRetry(error, 1, call, signal))) throw error;
+        signal?.throwIfAborted();
+        const result = await this.#retryAfterFirst(fn, call, signal);
+        stats.successes += 1;
+        return result;
+      }
+      signal?.throwIfAborted();
       stats.successes += 1;
-      return result;
+      return first;
     } catch (thrown) {
       const error = thrown instanceof AttemptFailure ? thrown.original : thrown;
       let reason: GiveUpReason;
       if (signal?.aborted && error === signal.reason) {
         reason = 'aborted';
         stats.aborted += 1;
-      } else if (budgetRefused) {
+      } else if (call.budgetRefused) {
         reason = 'budget-exhausted';
         stats.budgetExhausted += 1;
       } else {
-        reason = retries >= settings.maxRetries ? 'retries-exhausted' : 'not-retryable';
+        reason = call.retries >= settings.maxRetries ? 'retries-exhausted' : 'not-retryable';
       }
       stats.failures += 1;
-      this.#emit(settings.onGiveUp, { attempts, error, reason });
+      this.#emit(settings.onGiveUp, { attempts: call.attempts, error, reason });
       throw error;
     }
+  }
+
+  /** Attempts 2 and later, through p-retry, once the first attempt failed and a retry was granted. */
+  #retryAfterFirst<T>(
+    fn: (context: AttemptContext) => Promise<T> | T,
+    call: CallState,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const settings = this.#options;
+    const stats = this.#stats;
+    return pRetry(
+      async (n: number) => {
+        const attempt = n + 1;
+        call.attempts = attempt;
+        stats.attempts += 1;
+        try {
+          return await runAttempt(fn, attempt, signal, settings.attemptTimeoutMs);
+        } catch (error) {
+          throw new AttemptFailure(error);
+        }
+      },
+      {
+        retries: settings.maxRetries - 1,
+        // The wait happens in shouldRetry below, where the delay is ours (strategy or Retry-After).
+        minTimeout: 0,
+        signal,
+        shouldRetry: ({ error, attemptNumber }) =>
+          this.#shouldRetry(
+            error instanceof AttemptFailure ? error.original : error,
+            attemptNumber + 1,
+            call,
+            signal,
+          ),
+      },
+    );
+  }
+
+  /**
+   * Whether the failed `attempt` is retried: asks `retryIf` and the budget, then waits the delay.
+   * Throws a {@link RetryBudgetExhaustedError} when the budget refuses.
+   */
+  async #shouldRetry(
+    failure: unknown,
+    attempt: number,
+    call: CallState,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const settings = this.#options;
+    if (!settings.retryIf(failure, attempt)) return false;
+    if (settings.budget !== undefined && !settings.budget.tryRetry()) {
+      call.budgetRefused = true;
+      throw new RetryBudgetExhaustedError(failure, attempt);
+    }
+    const { delay, source } = this.#delayFor(attempt, failure, call.previousDelay);
+    call.previousDelay = delay;
+    call.retries += 1;
+    this.#stats.retries += 1;
+    this.#emit(settings.onRetry, { attempt, delay, error: failure, source });
+    await sleep(delay, signal);
+    return true;
   }
 
   #delayFor(attempt: number, error: unknown, previousDelay: number): Pick<RetryEvent, 'delay' | 'source'> {
