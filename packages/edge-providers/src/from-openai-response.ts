@@ -18,6 +18,9 @@ export function fromOpenAIResponse(provider: string, body: unknown, now: () => n
       });
     }
     if (body['usage'] === null) delete body['usage'];
+    // The usual answer passes a plain structural check; only one that fails it goes through the
+    // schema, which then either accepts it after all or names what is wrong.
+    if (isPlainChatResponse(body)) return body as unknown as ChatResponse;
   }
   const result = chatResponseSchema.safeParse(body);
   if (!result.success) {
@@ -32,6 +35,82 @@ export function fromOpenAIResponse(provider: string, body: unknown, now: () => n
   }
   // The original object is returned so provider-specific fields (annotations, filter results) survive.
   return body as ChatResponse;
+}
+
+const FINISH_REASONS: ReadonlySet<unknown> = new Set([
+  'stop',
+  'length',
+  'tool_calls',
+  'content_filter',
+  'function_call',
+]);
+
+function isCount(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function isOptionalText(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === 'string';
+}
+
+function hasOnlyCounts(value: unknown, keys: readonly string[]): boolean {
+  if (value === undefined) return true;
+  if (!isRecord(value)) return false;
+  for (const key of keys) {
+    const count = value[key];
+    if (count !== undefined && !isCount(count)) return false;
+  }
+  return true;
+}
+
+/**
+ * A structural check that accepts only what `chatResponseSchema` accepts (it may turn down some
+ * valid answers, such as ones with tool calls, which the schema then judges): the common answer
+ * is checked without the schema's per-field machinery.
+ */
+export function isPlainChatResponse(body: Record<string, unknown>): boolean {
+  if (
+    typeof body['id'] !== 'string' ||
+    body['object'] !== 'chat.completion' ||
+    !Number.isSafeInteger(body['created']) ||
+    typeof body['model'] !== 'string' ||
+    !isOptionalText(body['system_fingerprint']) ||
+    !isOptionalText(body['service_tier'])
+  ) {
+    return false;
+  }
+  const choices = body['choices'];
+  if (!Array.isArray(choices)) return false;
+  for (const choice of choices) {
+    if (!isRecord(choice) || !isCount(choice['index'])) return false;
+    const reason = choice['finish_reason'];
+    if (reason !== null && !FINISH_REASONS.has(reason)) return false;
+    const message = choice['message'];
+    if (
+      !isRecord(message) ||
+      message['role'] !== 'assistant' ||
+      (message['content'] !== null && typeof message['content'] !== 'string') ||
+      !isOptionalText(message['refusal']) ||
+      message['tool_calls'] !== undefined
+    ) {
+      return false;
+    }
+  }
+  const usage = body['usage'];
+  if (usage === undefined) return true;
+  return (
+    isRecord(usage) &&
+    isCount(usage['prompt_tokens']) &&
+    isCount(usage['completion_tokens']) &&
+    isCount(usage['total_tokens']) &&
+    hasOnlyCounts(usage['prompt_tokens_details'], ['cached_tokens', 'audio_tokens', 'cache_write_tokens']) &&
+    hasOnlyCounts(usage['completion_tokens_details'], [
+      'reasoning_tokens',
+      'audio_tokens',
+      'accepted_prediction_tokens',
+      'rejected_prediction_tokens',
+    ])
+  );
 }
 
 /** Normalises a usage object from an OpenAI-family server, or undefined when absent or malformed. */

@@ -339,4 +339,92 @@ describe('HTTP transport', () => {
     expect(seen['traceparent']).toBe('00-abc-def-01');
     expect(seen['authorization']).toBe('Bearer sk-test');
   });
+
+  describe('JSON answers', () => {
+    it('parses a body sent in several writes, and one that starts with a byte-order mark', async () => {
+      const text = JSON.stringify(completion);
+      const server = await serve((req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        if (req.url?.includes('bom') === true) {
+          res.end(`\uFEFF${text}`);
+          return;
+        }
+        res.write(text.slice(0, 20));
+        setTimeout(() => res.end(text.slice(20)), 10);
+      });
+      const split = await provider(server.url).chat(request);
+      const bom = await createOpenAIProvider({ apiKey: 'sk-test', baseURL: `${server.url}/bom/v1` }).chat(
+        request,
+      );
+      expect(split.choices[0]?.message.content).toBe('ok');
+      expect(bom.choices[0]?.message.content).toBe('ok');
+    });
+
+    it('times out when a JSON body stops midway (idle)', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"id":');
+      });
+      const error = await failure(provider(server.url, { idleMs: 50 }).chat(request));
+      expect({ kind: error.kind, type: error.providerType }).toEqual({
+        kind: 'timeout',
+        type: 'timeout:idle',
+      });
+    });
+
+    it('reports a JSON body cut before its end as a network error', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
+        res.write('{"id":');
+        setTimeout(() => res.destroy(), 10);
+      });
+      const error = await failure(provider(server.url).chat(request));
+      expect(error.kind).toBe('network');
+    });
+
+    it('aborts while the body is read: rejects with aborted', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"id":');
+      });
+      const controller = new AbortController();
+      const pending = provider(server.url).chat(request, { signal: controller.signal });
+      setTimeout(() => controller.abort(new Error('client left')), 30);
+      const error = await failure(pending);
+      expect(error.kind).toBe('aborted');
+      await server.closed;
+    });
+
+    it('a 2xx body that is not JSON is kind server with the status', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html>gateway page</html>');
+      });
+      const error = await failure(provider(server.url).chat(request));
+      expect({ kind: error.kind, status: error.status }).toEqual({ kind: 'server', status: 200 });
+      expect(error.message).toContain('not JSON');
+    });
+
+    it('sends JSON with the content type and the instance and per-call headers', async () => {
+      let seen: IncomingMessage['headers'] = {};
+      const server = await serve((req, res) => {
+        seen = req.headers;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(completion));
+      });
+      const withHeaders = createOpenAIProvider({
+        apiKey: 'sk-test',
+        baseURL: `${server.url}/v1`,
+        headers: { 'x-team': 'a' },
+      });
+      await withHeaders.chat(request, { headers: { traceparent: '00-abc-def-01' } });
+      expect(seen['content-type']).toBe('application/json');
+      expect(seen['x-team']).toBe('a');
+      expect(seen['traceparent']).toBe('00-abc-def-01');
+      await provider(server.url).chat(request);
+      expect(seen['content-type']).toBe('application/json');
+      expect(seen['x-team']).toBeUndefined();
+      expect(seen['traceparent']).toBeUndefined();
+    });
+  });
 });

@@ -53,10 +53,13 @@ const MAX_ERROR_BODY_CHARS = 64 * 1024;
 const RELEASE_MAX_BYTES = 64 * 1024;
 /** Longest `release()` waits for the body's end before it gives the connection up. */
 const RELEASE_MAX_WAIT_MS = 5_000;
+/** Distinct URLs whose parsed origin and path are kept (the set is small: one per operation and deployment). */
+const MAX_CACHED_URLS = 256;
 
 function headerRecord(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw)) {
+  for (const key in raw) {
+    const value = raw[key];
     if (value === undefined) continue;
     out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
@@ -79,6 +82,7 @@ export class HttpTransport {
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly #mapErrorResponse: ErrorResponseMapper;
+  readonly #targets = new Map<string, { origin: string; path: string }>();
 
   constructor(options: HttpTransportOptions) {
     this.#provider = options.provider;
@@ -102,58 +106,11 @@ export class HttpTransport {
 
   /** Sends the request; resolves on a 2xx answer, rejects with a ProviderError otherwise. */
   async send(request: TransportRequest): Promise<TransportResponse> {
-    const provider = this.#provider;
-    const timeouts = this.#timeouts;
-    const caller = request.signal;
-    if (caller?.aborted) throw abortedError(provider, caller.reason);
-
-    const controller = new AbortController();
-    const onCallerAbort = () => controller.abort(abortedError(provider, caller?.reason));
-    caller?.addEventListener('abort', onCallerAbort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (ms: number, phase: 'first_byte' | 'idle') => {
-      clearTimeout(timer);
-      timer = setTimeout(() => controller.abort(timeoutError(provider, phase, ms)), ms);
-    };
-    const finish = () => {
-      clearTimeout(timer);
-      caller?.removeEventListener('abort', onCallerAbort);
-    };
-    const translate = (error: unknown): ProviderError => {
-      const reason: unknown = controller.signal.reason;
-      if (controller.signal.aborted && ProviderError.isInstance(reason)) return reason;
-      return transportError(provider, error);
-    };
-
-    const url = new URL(request.url);
-    const headers: Record<string, string> = { ...request.headers };
-    let body: string | undefined;
-    if (request.body !== undefined) {
-      body = JSON.stringify(request.body);
-      headers['content-type'] ??= 'application/json';
-    }
-
-    arm(timeouts.firstByteMs, 'first_byte');
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await this.#dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: request.method,
-        headers,
-        body,
-        signal: controller.signal,
-        // Timeouts are enforced here so each maps to a named phase.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-    } catch (error) {
-      finish();
-      throw translate(error);
-    }
-
+    const call = new UpstreamCall(this.#provider, this.#timeouts, request.signal);
+    const response = await this.#dispatch(request, call);
     const responseHeaders = headerRecord(response.headers);
     const upstream = response.body;
+    const timeouts = this.#timeouts;
     // One reader for the body, shared by chunks() and release(); reading it to its end (rather than
     // destroying it) is what lets undici reuse the connection, and costs no error object.
     let reader: AsyncIterator<Uint8Array> | undefined;
@@ -167,24 +124,24 @@ export class HttpTransport {
       let failed = false;
       try {
         while (true) {
-          if (!firstChunk) arm(timeouts.idleMs, 'idle');
+          if (!firstChunk) call.arm(timeouts.idleMs, 'idle');
           let step: IteratorResult<Uint8Array>;
           try {
             step = await iterator.next();
           } catch (error) {
             failed = true;
-            throw translate(error);
+            throw call.translate(error);
           }
           if (step.done) {
             ended = true;
             return;
           }
           firstChunk = false;
-          clearTimeout(timer);
+          call.disarm();
           yield step.value;
         }
       } finally {
-        finish();
+        call.finish();
         // A consumer that merely stopped reading leaves the body to close() or release().
         if (failed && !ended) upstream.destroy();
       }
@@ -222,13 +179,7 @@ export class HttpTransport {
     };
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      let bodyText = '';
-      try {
-        bodyText = (await text()).slice(0, MAX_ERROR_BODY_CHARS);
-      } catch (error) {
-        if (ProviderError.isInstance(error) && error.kind === 'aborted') throw error;
-      }
-      throw this.#mapErrorResponse({ status: response.statusCode, headers: responseHeaders, bodyText });
+      throw await this.#errorAnswer(response, call);
     }
 
     return {
@@ -237,11 +188,11 @@ export class HttpTransport {
       chunks,
       text,
       close: () => {
-        finish();
+        call.finish();
         if (!ended) upstream.destroy();
       },
       release: () => {
-        finish();
+        call.finish();
         if (!ended && !upstream.destroyed) void drainRest();
       },
     };
@@ -249,20 +200,173 @@ export class HttpTransport {
 
   /** Sends the request and parses a 2xx JSON answer. */
   async json(request: TransportRequest): Promise<{ body: unknown; headers: Record<string, string> }> {
-    const response = await this.send(request);
-    const text = await response.text();
+    const call = new UpstreamCall(this.#provider, this.#timeouts, request.signal);
+    const response = await this.#dispatch(request, call);
+    const status = response.statusCode;
+    if (status < 200 || status >= 300) throw await this.#errorAnswer(response, call);
+    const text = await call.readAll(response.body);
+    const headers = headerRecord(response.headers);
     try {
-      return { body: JSON.parse(text), headers: response.headers };
+      return { body: JSON.parse(text), headers };
     } catch (error) {
       throw new ProviderError({
         provider: this.#provider,
         kind: 'server',
-        status: response.status,
-        message: `${this.#provider} answered ${response.status} with a body that is not JSON`,
+        status,
+        message: `${this.#provider} answered ${status} with a body that is not JSON`,
         body: text.slice(0, 2048),
         cause: error,
       });
     }
+  }
+
+  /** The ProviderError of a non-2xx answer, from its body as far as it could be read. */
+  async #errorAnswer(response: Dispatcher.ResponseData, call: UpstreamCall): Promise<ProviderError> {
+    let bodyText = '';
+    try {
+      bodyText = (await call.readAll(response.body)).slice(0, MAX_ERROR_BODY_CHARS);
+    } catch (error) {
+      if (ProviderError.isInstance(error) && error.kind === 'aborted') throw error;
+    }
+    return this.#mapErrorResponse({
+      status: response.statusCode,
+      headers: headerRecord(response.headers),
+      bodyText,
+    });
+  }
+
+  /** Sends the request under the call's first-byte timer and cancellation; resolves with undici's answer. */
+  async #dispatch(request: TransportRequest, call: UpstreamCall): Promise<Dispatcher.ResponseData> {
+    const target = this.#target(request.url);
+    let headers = request.headers;
+    let body: string | undefined;
+    if (request.body !== undefined) {
+      body = JSON.stringify(request.body);
+      if (headers['content-type'] === undefined) headers = { ...headers, 'content-type': 'application/json' };
+    }
+    call.arm(this.#timeouts.firstByteMs, 'first_byte');
+    try {
+      return await this.#dispatcher.request({
+        origin: target.origin,
+        path: target.path,
+        method: request.method,
+        headers,
+        body,
+        signal: call.controller.signal,
+        // Timeouts are enforced here so each maps to a named phase.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+    } catch (error) {
+      call.finish();
+      throw call.translate(error);
+    }
+  }
+
+  /** The origin and path of a URL; an adapter calls few distinct URLs, so parsing each once pays. */
+  #target(url: string): { origin: string; path: string } {
+    let target = this.#targets.get(url);
+    if (target === undefined) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      if (this.#targets.size >= MAX_CACHED_URLS) this.#targets.clear();
+      this.#targets.set(url, target);
+    }
+    return target;
+  }
+}
+
+/**
+ * The cancellation and timers of one upstream call: the caller's signal and the first-byte / idle
+ * timeouts all abort one controller, whose reason is the ProviderError the call rejects with.
+ */
+class UpstreamCall {
+  readonly controller = new AbortController();
+  readonly #provider: string;
+  readonly #timeouts: ProviderTimeouts;
+  readonly #caller: AbortSignal | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #listening = false;
+
+  constructor(provider: string, timeouts: ProviderTimeouts, caller: AbortSignal | undefined) {
+    if (caller?.aborted) throw abortedError(provider, caller.reason);
+    this.#provider = provider;
+    this.#timeouts = timeouts;
+    this.#caller = caller;
+    if (caller !== undefined) {
+      caller.addEventListener('abort', this, { once: true });
+      this.#listening = true;
+    }
+  }
+
+  /** The caller's abort (the call object is its own listener, so no closure per call). */
+  handleEvent(): void {
+    this.#listening = false;
+    this.controller.abort(abortedError(this.#provider, this.#caller?.reason));
+  }
+
+  arm(ms: number, phase: 'first_byte' | 'idle'): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.controller.abort(timeoutError(this.#provider, phase, ms)), ms);
+  }
+
+  disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Stops the timers and the caller's listener. */
+  finish(): void {
+    this.disarm();
+    if (this.#listening) {
+      this.#listening = false;
+      this.#caller?.removeEventListener('abort', this);
+    }
+  }
+
+  translate(error: unknown): ProviderError {
+    const reason: unknown = this.controller.signal.reason;
+    if (this.controller.signal.aborted && ProviderError.isInstance(reason)) return reason;
+    return transportError(this.#provider, error);
+  }
+
+  /**
+   * Reads a whole body as UTF-8 text (a leading byte-order mark dropped) under the first-byte and
+   * idle timeouts, from the stream's events rather than an async iterator: the cheapest way to
+   * collect a JSON answer, which usually arrives in one chunk.
+   */
+  readAll(body: Dispatcher.ResponseData['body']): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let first = true;
+      let settled = false;
+      const done = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        this.finish();
+        body.off('data', onData);
+        if (error !== undefined) {
+          body.destroy();
+          reject(this.translate(error));
+          return;
+        }
+        const text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
+        resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+      };
+      const onData = (chunk: Buffer): void => {
+        parts.push(chunk);
+        if (first) {
+          first = false;
+          this.arm(this.#timeouts.idleMs, 'idle');
+        } else {
+          this.#timer?.refresh();
+        }
+      };
+      body.on('data', onData);
+      body.once('end', () => done(undefined));
+      body.once('error', (error: Error) => done(error));
+      body.once('close', () => done(new Error('upstream body closed before its end')));
+    });
   }
 }
 

@@ -44,6 +44,9 @@ interface OpenAIFamilySpec {
 function openAIFamilyProvider(spec: OpenAIFamilySpec): ClosableProvider {
   const { runtime, quirks } = spec;
   const { name, now } = runtime.options;
+  // Built once: the transport would otherwise add the content type to a copy on every call.
+  const jsonHeaders: Record<string, string> = { ...spec.authHeaders, 'content-type': 'application/json' };
+  const streamHeaders: Record<string, string> = { ...jsonHeaders, accept: 'text/event-stream' };
   return {
     specificationVersion: 'v1',
     name,
@@ -58,7 +61,7 @@ function openAIFamilyProvider(spec: OpenAIFamilySpec): ClosableProvider {
       const { body } = await runtime.json({
         method: 'POST',
         url: spec.url('chat/completions', request.model),
-        headers: runtime.headers(spec.authHeaders, options),
+        headers: runtime.headers(jsonHeaders, options),
         body: toOpenAIRequest(request, false, quirks),
         signal: options?.signal,
       });
@@ -69,7 +72,7 @@ function openAIFamilyProvider(spec: OpenAIFamilySpec): ClosableProvider {
         {
           method: 'POST',
           url: spec.url('chat/completions', request.model),
-          headers: runtime.headers({ ...spec.authHeaders, accept: 'text/event-stream' }, options),
+          headers: runtime.headers(streamHeaders, options),
           body: toOpenAIRequest(request, true, quirks),
           signal: options?.signal,
         },
@@ -80,7 +83,7 @@ function openAIFamilyProvider(spec: OpenAIFamilySpec): ClosableProvider {
       const { body } = await runtime.json({
         method: 'POST',
         url: spec.url('embeddings', request.model),
-        headers: runtime.headers(spec.authHeaders, options),
+        headers: runtime.headers(jsonHeaders, options),
         body: request,
         signal: options?.signal,
       });

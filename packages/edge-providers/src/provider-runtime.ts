@@ -84,9 +84,11 @@ export type StreamTranslator = (events: AsyncIterable<EventSourceMessage>) => As
 export class ProviderRuntime {
   readonly options: ResolvedProviderOptions;
   readonly transport: HttpTransport;
+  readonly #instanceHeaders: boolean;
 
   constructor(options: ResolvedProviderOptions, mapErrorResponse: ErrorResponseMapper) {
     this.options = options;
+    this.#instanceHeaders = !isEmpty(options.headers);
     this.transport = new HttpTransport({
       provider: options.name,
       timeouts: options.timeouts,
@@ -95,9 +97,14 @@ export class ProviderRuntime {
     });
   }
 
-  /** Merges adapter, instance and per-call headers (later wins). */
+  /**
+   * Merges adapter, instance and per-call headers (later wins). With nothing to add, `own` itself
+   * is returned: header records are never modified once built, so it can serve every call.
+   */
   headers(own: Record<string, string>, call?: CallOptions): Record<string, string> {
-    return { ...own, ...this.options.headers, ...call?.headers };
+    const extra = call?.headers;
+    if (!this.#instanceHeaders && (extra === undefined || isEmpty(extra))) return own;
+    return { ...own, ...this.options.headers, ...extra };
   }
 
   /** A JSON call; resolves with the parsed 2xx body. */
@@ -136,6 +143,11 @@ export class ProviderRuntime {
   close(): Promise<void> {
     return this.transport.close();
   }
+}
+
+function isEmpty(record: Readonly<Record<string, string>>): boolean {
+  for (const _ in record) return false;
+  return true;
 }
 
 /** Seconds since the epoch from a millisecond clock. */
