@@ -142,6 +142,37 @@ describe('HTTP transport', () => {
     await server.closed;
   });
 
+  it('times out a stream that goes idle after several chunks, and not while the consumer holds a chunk', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const words = ['a', 'b', 'c', 'd'];
+      const timer = setInterval(() => {
+        const word = words.shift();
+        if (word === undefined) {
+          // Then nothing more: the upstream went idle.
+          clearInterval(timer);
+          return;
+        }
+        res.write(chunkLine(word));
+      }, 20);
+      res.on('close', () => clearInterval(timer));
+    });
+    const stream = await provider(server.url, { idleMs: 200 }).chatStream(request);
+    const seen: string[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const chunk of stream) {
+          seen.push(chunk.choices[0]?.delta.content ?? '');
+          // A slow consumer: it holds the second chunk longer than the idle timeout.
+          if (seen.length === 2) await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      })(),
+    );
+    expect(seen).toEqual(['a', 'b', 'c', 'd']);
+    expect({ kind: error.kind, type: error.providerType }).toEqual({ kind: 'timeout', type: 'timeout:idle' });
+    await server.closed;
+  });
+
   it('maps a connect timeout to kind timeout', async () => {
     const dispatcher = new Agent({
       connect: (_options, callback) => callback(new undiciErrors.ConnectTimeoutError(), null),

@@ -124,7 +124,7 @@ export class HttpTransport {
       let failed = false;
       try {
         while (true) {
-          if (!firstChunk) call.arm(timeouts.idleMs, 'idle');
+          if (!firstChunk) call.waitIdle();
           let step: IteratorResult<Uint8Array>;
           try {
             step = await iterator.next();
@@ -136,8 +136,12 @@ export class HttpTransport {
             ended = true;
             return;
           }
-          firstChunk = false;
-          call.disarm();
+          if (firstChunk) {
+            firstChunk = false;
+            call.disarm();
+          } else {
+            call.received();
+          }
           yield step.value;
         }
       } finally {
@@ -286,6 +290,8 @@ class UpstreamCall {
   readonly #timeouts: ProviderTimeouts;
   readonly #caller: AbortSignal | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #idle: NodeJS.Timeout | undefined;
+  #waiting = false;
   #listening = false;
 
   constructor(provider: string, timeouts: ProviderTimeouts, caller: AbortSignal | undefined) {
@@ -315,9 +321,34 @@ class UpstreamCall {
     this.#timer = undefined;
   }
 
+  /**
+   * Starts a wait for the next chunk of a streamed body under the idle timeout. One timer serves
+   * every wait of the call, restarted rather than replaced: a stream waits once per chunk.
+   */
+  waitIdle(): void {
+    this.#waiting = true;
+    if (this.#idle !== undefined) {
+      this.#idle.refresh();
+      return;
+    }
+    const ms = this.#timeouts.idleMs;
+    this.#idle = setTimeout(() => {
+      // Firing while the consumer still holds the last chunk is not an idle upstream; the next
+      // wait restarts the timer.
+      if (this.#waiting) this.controller.abort(timeoutError(this.#provider, 'idle', ms));
+    }, ms);
+  }
+
+  /** The chunk waited for arrived. */
+  received(): void {
+    this.#waiting = false;
+  }
+
   /** Stops the timers and the caller's listener. */
   finish(): void {
     this.disarm();
+    this.#waiting = false;
+    clearTimeout(this.#idle);
     if (this.#listening) {
       this.#listening = false;
       this.#caller?.removeEventListener('abort', this);
