@@ -315,6 +315,40 @@ describe('retries and the shared budget', () => {
     expect(generations(sim)).toHaveLength(1);
     expect(budget.snapshot()).toMatchObject({ requests: 1, retries: 0 });
   });
+
+  it('with retries off, counts every request in the shared budget and fails as with retries', async () => {
+    const budget = new RetryBudget();
+    const router = new Router({
+      providers: { openai: providers.openai() },
+      targets: [{ id: 'gpt', provider: 'openai', model: 'gpt-4o-mini' }],
+      retry: { maxRetries: 0, budget },
+    });
+    await router.chat(hello('gpt'));
+    sim.setScenario(openaiFault({ kind: 'server_error' }));
+    const error = (await router.chat(hello('gpt')).catch((e: unknown) => e)) as RoutingError;
+    expect(error.code).toBe('LLM_EDGE_ALL_TARGETS_FAILED');
+    expect(error.status).toBe(502);
+    expect(error.retryable).toBe(true);
+    expect(error.attempts.map((a) => [a.pass, a.outcome])).toEqual([[1, 'error']]);
+    expect(budget.snapshot()).toMatchObject({ requests: 2, retries: 0 });
+  });
+
+  it('with retries off, a caller that aborts mid-call gets LLM_EDGE_ROUTING_ABORTED and the upstream call stops', async () => {
+    sim.setScenario(openaiFault({ kind: 'hang' }));
+    const router = new Router({
+      providers: { openai: providers.openai() },
+      targets: [{ id: 'gpt', provider: 'openai', model: 'gpt-4o-mini' }],
+      retry: { maxRetries: 0 },
+    });
+    const attempts: AttemptEvent[] = [];
+    router.on('attempt', (event) => attempts.push(event));
+    const controller = new AbortController();
+    const pending = router.chat(hello('gpt'), { signal: controller.signal }).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new Error('client left')), 50);
+    const error = (await pending) as RoutingError;
+    expect(error.code).toBe('LLM_EDGE_ROUTING_ABORTED');
+    expect(attempts.map((a) => a.outcome)).toEqual(['aborted']);
+  });
 });
 
 describe('cheapest strategy', () => {
