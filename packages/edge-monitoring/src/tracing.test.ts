@@ -252,6 +252,32 @@ describe('trace context propagation', () => {
     }
   });
 
+  it('without an SDK, passes the incoming trace on through request, stage and inference spans', async () => {
+    // No tracer option and no global provider: the API's no-op tracer.
+    const tracing = createGenAiTracing();
+    const request = tracing.startRequestSpan({
+      method: 'POST',
+      route: '/v1/chat/completions',
+      headers: { traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` },
+    });
+    expect(request.span.isRecording()).toBe(false);
+    const headers = await tracing.withStage(
+      'route',
+      (stage) =>
+        tracing
+          .startInferenceSpan({ operation: 'chat', provider: 'openai', model: 'm', parent: stage.context })
+          .injectHeaders(),
+      { parent: request.context },
+    );
+    expect(headers).toEqual({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` });
+
+    const root = tracing.startRequestSpan({ method: 'GET', route: '/v1/models', headers: {} });
+    const stage = tracing.startStageSpan('validate', { parent: root.context });
+    expect(stage.context).toBe(root.context);
+    expect(stage.span.isRecording()).toBe(false);
+    expect(injectTraceHeaders({}, stage.context)).toEqual({});
+  });
+
   it('writes nothing without a valid span context', () => {
     expect(injectTraceHeaders({}, ROOT_CONTEXT)).toEqual({});
   });

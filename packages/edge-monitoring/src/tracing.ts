@@ -3,6 +3,7 @@ import {
   type AttributeValue,
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
@@ -273,6 +274,19 @@ function cleanAttributes(
   return into;
 }
 
+/**
+ * Whether `span` adds nothing to `parent`: it records nothing and carries the parent's span
+ * context (or none where the parent has none), as the API's no-op tracer does when no SDK is
+ * registered. Such a span's context is the parent's, which saves a context object per span on a
+ * gateway that exports no traces; trace propagation is unchanged, as the span context is the same.
+ */
+function isInert(span: Span, parent: Context): boolean {
+  if (span.isRecording()) return false;
+  const own = span.spanContext();
+  const inherited = trace.getSpanContext(parent);
+  return own === inherited || (inherited === undefined && own === INVALID_SPAN_CONTEXT);
+}
+
 class BaseSpanHandle implements SpanHandle {
   protected ended = false;
   private spanContext: Context | undefined;
@@ -286,7 +300,9 @@ class BaseSpanHandle implements SpanHandle {
   get context(): Context {
     if (this.spanContext === undefined) {
       try {
-        this.spanContext = trace.setSpan(this.parent, this.span);
+        this.spanContext = isInert(this.span, this.parent)
+          ? this.parent
+          : trace.setSpan(this.parent, this.span);
       } catch (error) {
         this.failures.report(error);
         this.spanContext = this.parent;
