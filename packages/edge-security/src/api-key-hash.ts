@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SecurityOptionsError } from './errors';
 
 /** Algorithms a stored key hash can use; the prefix of the stored string says which. */
@@ -55,7 +55,8 @@ export function digestApiKey(key: string, algorithm: ApiKeyHashAlgorithm, secret
       throw new SecurityOptionsError('secret', 'hmac-sha256 hashes need a non-empty secret');
     return createHmac('sha256', secret).update(key, 'utf8').digest();
   }
-  return createHash('sha256').update(key, 'utf8').digest();
+  // One-shot: the presented key is hashed on every authenticated request.
+  return hash('sha256', key, 'buffer');
 }
 
 /**

@@ -109,25 +109,55 @@ export interface ValidatedEmbeddingsRequest {
   readonly bodyBytes: number;
 }
 
-/** Defines `name` on `target` as a getter that computes `compute()` once, on first read. */
-function defineLazy<T extends object, K extends string, V>(
-  target: T,
-  name: K,
-  compute: () => V,
-): T & Record<K, V> {
-  let value: V;
-  let done = false;
-  return Object.defineProperty(target, name, {
-    enumerable: true,
-    configurable: false,
-    get: () => {
-      if (!done) {
-        value = compute();
-        done = true;
-      }
-      return value;
-    },
-  }) as T & Record<K, V>;
+/** Where a validation result keeps its token estimate until the first read computes it. */
+const PENDING = Symbol('pendingTokens');
+
+interface Pending<V> {
+  compute: (() => V) | undefined;
+  value: V | undefined;
+}
+
+function readTokens<V>(this: { [PENDING]: Pending<V> }): V {
+  const pending = this[PENDING];
+  const compute = pending.compute;
+  if (compute !== undefined) {
+    pending.value = compute();
+    pending.compute = undefined;
+  }
+  return pending.value as V;
+}
+
+// One getter shared by every result: a getter closure per result made each result object a slow
+// dictionary-mode object on the request path. `tokens` stays an own enumerable property, so
+// spreading or serialising a result still shows the estimate.
+const TOKENS_PROPERTY: PropertyDescriptor = { enumerable: true, configurable: false, get: readTokens };
+
+/** A validation result whose `tokens` is computed once, on first read. */
+class LazyTokens<R, V> {
+  readonly request: R;
+  readonly bodyBytes: number;
+  declare readonly tokens: V;
+
+  constructor(request: R, bodyBytes: number, compute: () => V) {
+    this.request = request;
+    this.bodyBytes = bodyBytes;
+    Object.defineProperty(this, PENDING, { value: { compute, value: undefined } satisfies Pending<V> });
+    Object.defineProperty(this, 'tokens', TOKENS_PROPERTY);
+  }
+}
+
+class ValidatedChat extends LazyTokens<ChatRequest, TokenEstimate> implements ValidatedChatRequest {
+  declare readonly model?: ModelLimits;
+
+  constructor(
+    request: ChatRequest,
+    model: ModelLimits | undefined,
+    bodyBytes: number,
+    compute: () => TokenEstimate,
+  ) {
+    super(request, bodyBytes, compute);
+    if (model !== undefined) this.model = model;
+  }
 }
 
 function jsonPath(...parts: (string | number)[]): string {
@@ -292,7 +322,7 @@ export class RequestValidator {
         },
       ]);
     }
-    const result = defineLazy({ request, ...(model ? { model } : {}), bodyBytes }, 'tokens', () =>
+    const result = new ValidatedChat(request, model, bodyBytes, () =>
       estimateChatTokens(request, {
         defaultOutputTokens: o.defaultOutputTokens,
         countTokens: o.countTokens,
@@ -362,7 +392,7 @@ export class RequestValidator {
       }
     }
     const countTokens = this.#o.countTokens;
-    return defineLazy({ request, bodyBytes }, 'tokens', () => estimateEmbeddingsTokens(request, countTokens));
+    return new LazyTokens(request, bodyBytes, () => estimateEmbeddingsTokens(request, countTokens));
   }
 
   #checkBodySize(body: unknown, known: number | undefined): number {
