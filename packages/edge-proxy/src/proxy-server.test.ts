@@ -134,6 +134,55 @@ describe('routes', () => {
     expect(response.status).toBe(200);
   });
 
+  it('refuses prototype keys however they are spelled, and accepts a leading byte-order mark', async () => {
+    const seen: unknown[] = [];
+    const { url } = await startProxy({
+      handlers: fakeHandlers({
+        chatCompletions: async (ctx) => {
+          seen.push(ctx.body);
+          return jsonResult({ ok: true });
+        },
+      }),
+    });
+    for (const body of [
+      '{"model":"m","__proto__":{"admin":true}}',
+      '{"model":"m","\\u005f\\u005fproto__":{"admin":true}}',
+      '{"model":"m","constructor":{"prototype":{"admin":true}}}',
+      '{"model":"m","\\u0063onstructor":{"prototype":{"admin":true}}}',
+    ]) {
+      const response = await post(url, '/v1/chat/completions', body);
+      expect(response.status, body).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: 'LLM_EDGE_PROXY_INVALID_JSON' } });
+    }
+    // Escapes and the words themselves inside values are ordinary text.
+    const escaped = await post(
+      url,
+      '/v1/chat/completions',
+      '{"model":"m","note":"caf\\u00e9 __proto__ constructor"}',
+    );
+    expect(escaped.status).toBe(200);
+    const bom = await post(url, '/v1/chat/completions', '\ufeff{"model":"m"}');
+    expect(bom.status).toBe(200);
+    expect(seen).toEqual([{ model: 'm', note: 'café __proto__ constructor' }, { model: 'm' }]);
+  });
+
+  it('logs through the Fastify request logger with the request id, made only when used', async () => {
+    const { logger, lines } = memoryLogger();
+    const proxy = createProxyServer({ handlers: fakeHandlers(), logger });
+    proxy.app.get('/custom', async (request) => {
+      request.log.info({ custom: true }, 'custom route');
+      return { ok: true };
+    });
+    try {
+      const url = await proxy.listen();
+      const response = await fetch(`${url}/custom`, { headers: { 'x-request-id': 'req-custom-1' } });
+      expect(response.status).toBe(200);
+      expect(lines()).toContainEqual(expect.objectContaining({ reqId: 'req-custom-1', custom: true }));
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('answers /healthz, /readyz from the readiness handler, and /metrics from the registry', async () => {
     let ready = true;
     const metrics = createMetrics();

@@ -94,6 +94,8 @@ export class RequestState implements ProxyContext<Record<string, unknown> | unde
   private readonly controller = new AbortController();
   private readonly routeValue: ProxyRoute | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Rejections of the races waiting on the abort signal (see {@link RequestState.race}). */
+  private racers: Set<(reason: unknown) => void> | undefined;
   private childLogger: Logger | undefined;
 
   constructor(
@@ -194,16 +196,30 @@ export class RequestState implements ProxyContext<Record<string, unknown> | unde
       promise.then(undefined, () => undefined);
       return Promise.reject(signal.reason);
     }
+    // One abort listener per request rejects every pending race: adding and removing an
+    // EventTarget listener on each race (once per stream chunk) cost more than the race itself.
+    if (this.racers === undefined) {
+      const racers = new Set<(reason: unknown) => void>();
+      this.racers = racers;
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const reject of racers) reject(signal.reason);
+          racers.clear();
+        },
+        { once: true },
+      );
+    }
+    const racers = this.racers;
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+      racers.add(reject);
       promise.then(
         (value) => {
-          signal.removeEventListener('abort', onAbort);
+          racers.delete(reject);
           resolve(value);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          racers.delete(reject);
           reject(error);
         },
       );
