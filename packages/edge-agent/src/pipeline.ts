@@ -44,24 +44,65 @@ import type { AttemptTracer } from './attempt-tracing';
 import { assembleChatResponse, responseToChunks } from './chat-assembly';
 import type { GatewayConfig, PiiMode, RouteName } from './config-schema';
 
-/** What the gateway stores in the response cache: the answer and the target that gave it. */
-interface CachedChat {
+/**
+ * What the gateway stores in the response cache: the answer and the target that gave it. Version 2
+ * holds the answer serialised (`b`) with its usage beside it (`u`), so an OpenAI-shape hit is sent
+ * byte for byte without being parsed into objects and serialised again. Version 1 (the answer as
+ * an object) is still read: stream recordings of older gateways sharing the L2 cache write it.
+ */
+interface CachedChatV1 {
   v: 1;
   r: ChatResponse;
   t: TargetInfo;
 }
-interface CachedEmbeddings {
+interface CachedChatV2 {
+  v: 2;
+  t: TargetInfo;
+  u: Usage | null;
+  /** The `ChatResponse` as JSON. */
+  b: string;
+}
+type CachedChat = CachedChatV1 | CachedChatV2;
+interface CachedEmbeddingsV1 {
   v: 1;
   e: EmbeddingsResponse;
   t: TargetInfo;
 }
+interface CachedEmbeddingsV2 {
+  v: 2;
+  t: TargetInfo;
+  u: EmbeddingsResponse['usage'];
+  /** The `EmbeddingsResponse` as JSON. */
+  b: string;
+}
+type CachedEmbeddings = CachedEmbeddingsV1 | CachedEmbeddingsV2;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function isTextEntry(value: Record<string, unknown>): boolean {
+  return value['v'] === 2 && typeof value['b'] === 'string' && isRecord(value['t']) && 'u' in value;
+}
 
 function isCachedChat(value: unknown): value is CachedChat {
-  return typeof value === 'object' && value !== null && (value as CachedChat).v === 1 && 'r' in value;
+  if (!isRecord(value)) return false;
+  return (value['v'] === 1 && isRecord(value['r']) && isRecord(value['t'])) || isTextEntry(value);
 }
 
 function isCachedEmbeddings(value: unknown): value is CachedEmbeddings {
-  return typeof value === 'object' && value !== null && (value as CachedEmbeddings).v === 1 && 'e' in value;
+  if (!isRecord(value)) return false;
+  return (value['v'] === 1 && isRecord(value['e']) && isRecord(value['t'])) || isTextEntry(value);
+}
+
+/** The cache entry of a chat answer. */
+function chatEntry(response: ChatResponse, target: TargetInfo): CachedChatV2 {
+  return { v: 2, t: target, u: response.usage ?? null, b: JSON.stringify(response) };
+}
+
+/** The chat answer of a cache entry, as an object (for translation or replay as a stream). */
+function chatResponseOf(entry: CachedChat): ChatResponse {
+  return entry.v === 1 ? entry.r : (JSON.parse(entry.b) as ChatResponse);
 }
 
 /** Everything the pipeline runs on; built once by the gateway. */
@@ -208,6 +249,17 @@ export class Pipeline {
       return { kind: 'sse', events, done: !anthropic };
     }
 
+    if (cache === undefined) {
+      const result = await this.#route(ctx, admitted, ctx.signal, (options) =>
+        this.#deps.router.chat(request, options),
+      );
+      this.#annotateTarget(ctx, result.target, undefined);
+      this.#account(ctx, admitted, result.target, result.response.usage, undefined);
+      if (anthropic) return { kind: 'json', body: unifiedToAnthropic(result.response, anthropic.model) };
+      return { kind: 'json', body: result.response };
+    }
+    // Set by this caller's own load: only a finished answer is cached.
+    let finished = false;
     const { value, source } = await this.#lookup(
       ctx,
       cache,
@@ -216,17 +268,18 @@ export class Pipeline {
         const result = await this.#route(ctx, admitted, signal, (options) =>
           this.#deps.router.chat(request, options),
         );
-        return { v: 1, r: result.response, t: result.target };
+        finished = result.response.choices.every((c) => c.finish_reason !== null);
+        return chatEntry(result.response, result.target);
       },
       isCachedChat,
-      (entry) => entry.r.choices.every((c) => c.finish_reason !== null),
+      () => finished,
     );
     this.#annotateTarget(ctx, value.t, source);
-    this.#account(ctx, admitted, value.t, value.r.usage, source);
+    this.#account(ctx, admitted, value.t, value.v === 1 ? value.r.usage : value.u, source);
     if (anthropic) {
-      return { kind: 'json', body: unifiedToAnthropic(value.r, anthropic.model) };
+      return { kind: 'json', body: unifiedToAnthropic(chatResponseOf(value), anthropic.model) };
     }
-    return { kind: 'json', body: value.r };
+    return value.v === 1 ? { kind: 'json', body: value.r } : { kind: 'json-text', text: value.b };
   }
 
   async embeddings(ctx: Ctx): Promise<HandlerResult> {
@@ -241,28 +294,47 @@ export class Pipeline {
       scan: (request, mode) => guard.pii.applyToEmbeddingsRequest(request, mode),
     });
     const request = admitted.request;
+    const cache = this.#cacheFor(ctx, 'embeddings');
+    if (cache === undefined) {
+      const result = await this.#route(ctx, admitted, ctx.signal, (options) =>
+        this.#deps.router.embeddings(request, options),
+      );
+      this.#annotateTarget(ctx, result.target, undefined);
+      this.#accountEmbeddings(ctx, admitted, result.target, result.response.usage, undefined);
+      return { kind: 'json', body: result.response };
+    }
     const { value, source } = await this.#lookup(
       ctx,
-      this.#cacheFor(ctx, 'embeddings'),
+      cache,
       () => this.#cacheKey(admitted, 'embeddings'),
       async (signal): Promise<CachedEmbeddings> => {
         const result = await this.#route(ctx, admitted, signal, (options) =>
           this.#deps.router.embeddings(request, options),
         );
-        return { v: 1, e: result.response, t: result.target };
+        const response = result.response;
+        return { v: 2, t: result.target, u: response.usage, b: JSON.stringify(response) };
       },
       isCachedEmbeddings,
     );
     this.#annotateTarget(ctx, value.t, source);
-    const usage = value.e.usage;
+    this.#accountEmbeddings(ctx, admitted, value.t, value.v === 1 ? value.e.usage : value.u, source);
+    return value.v === 1 ? { kind: 'json', body: value.e } : { kind: 'json-text', text: value.b };
+  }
+
+  #accountEmbeddings(
+    ctx: Ctx,
+    admitted: Admitted<unknown>,
+    target: TargetInfo,
+    usage: EmbeddingsResponse['usage'],
+    source: CacheSource | undefined,
+  ): void {
     this.#account(
       ctx,
       admitted,
-      value.t,
+      target,
       { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens },
       source,
     );
-    return { kind: 'json', body: value.e };
   }
 
   async models(ctx: ProxyContext<undefined>): Promise<HandlerResult> {
@@ -421,22 +493,23 @@ export class Pipeline {
 
   /**
    * Answers from the cache (L1 → L2, joining an identical call in flight) or by `load`, inside a
-   * `cache` stage span; without a cache, just `load`. `source` is undefined when no cache was used.
+   * `cache` stage span.
    */
   async #lookup<V>(
     ctx: Ctx,
-    cache: Cache | undefined,
+    cache: Cache,
     key: () => string,
     load: (signal: AbortSignal) => Promise<V>,
     isEntry: (value: unknown) => value is V,
     shouldCache?: (value: V) => boolean,
-  ): Promise<{ value: V; source: CacheSource | undefined }> {
-    if (cache === undefined) return { value: await load(ctx.signal), source: undefined };
+  ): Promise<{ value: V; source: CacheSource }> {
     const entry = await this.#stage(ctx, 'cache', async (span) => {
       const started = performance.now();
       const found = await cache.getOrSetEntry<V>(key(), ({ signal }) => load(signal), {
         signal: ctx.signal,
         ttlMs: this.#ttlMs,
+        // Entries are only read here: an L1 hit need not parse its own copy.
+        readOnly: true,
         ...(shouldCache ? { shouldCache } : {}),
       });
       if (found.source === 'coalesced') ctx.upstream.add(performance.now() - started);
@@ -511,12 +584,12 @@ export class Pipeline {
         shouldCache: (chunks) => chunks.some((c) => c.choices.some((choice) => choice.finish_reason != null)),
         toCached: (chunks): CachedChat | undefined => {
           const response = assembleChatResponse(chunks);
-          return response && target ? { v: 1, r: response, t: target } : undefined;
+          return response && target ? chatEntry(response, target) : undefined;
         },
         fromCached: (value) => {
           if (!isCachedChat(value)) return undefined;
           cachedTarget = value.t;
-          return responseToChunks(value.r);
+          return responseToChunks(chatResponseOf(value));
         },
       });
       span.setAttributes({ 'llm_edge.cache.source': found.source });
