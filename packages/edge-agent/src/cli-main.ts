@@ -30,6 +30,7 @@ Commands:
   help                  show this text
 
 Environment: PORT (default 8080), HOST, LOG_LEVEL, LLM_EDGE_DEV_KEY, LLM_EDGE_SIMULATOR_TIME_SCALE,
+LLM_EDGE_V8_FLAGS (V8 flags start re-executes with; "none" for Node's defaults),
 OTEL_EXPORTER_OTLP_ENDPOINT (with telemetry.tracing.exporter: otlp), and any variable
 referenced as \${VAR} or \${VAR:-default} in the config file (e.g. redis.url: \${REDIS_URL}).`;
 
@@ -184,16 +185,10 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
   const { createGateway } = await import('./gateway');
   const gateway: Gateway = createGateway(loaded.config, { env: io.env, source: loaded.source });
   await gateway.start();
-  io.stdout(`llm-edge listening on ${gateway.url} (config: ${loaded.source})`);
-  if (gateway.devKey !== undefined) {
-    io.stdout(`llm-edge development key: ${gateway.devKey}`);
-    io.stdout(
-      `try: curl ${gateway.url}/v1/chat/completions -H "Authorization: Bearer ${gateway.devKey}" ` +
-        `-H "Content-Type: application/json" -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`,
-    );
-  }
 
-  return await new Promise<number>((resolve) => {
+  // The signal handler is in place before the first line announces the gateway: a supervisor that
+  // stops it as soon as it reads that line gets a drain, not Node's default exit on SIGTERM.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const remove = io.onSignal?.((signal) => {
       if (stopping) {
@@ -218,4 +213,13 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
       );
     });
   });
+  io.stdout(`llm-edge listening on ${gateway.url} (config: ${loaded.source})`);
+  if (gateway.devKey !== undefined) {
+    io.stdout(`llm-edge development key: ${gateway.devKey}`);
+    io.stdout(
+      `try: curl ${gateway.url}/v1/chat/completions -H "Authorization: Bearer ${gateway.devKey}" ` +
+        `-H "Content-Type: application/json" -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`,
+    );
+  }
+  return await stopped;
 }

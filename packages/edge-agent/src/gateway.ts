@@ -1,5 +1,5 @@
 import { type Cache, createCache, createKeyGenerator } from '@llm-edge/cache';
-import { createRedisStore, type RedisStore } from '@llm-edge/cache/redis';
+import type { RedisStore } from '@llm-edge/cache/redis';
 import {
   createGenAiTracing,
   createLogger,
@@ -31,8 +31,8 @@ import type { GatewayConfig } from './config-schema';
 import { AgentError } from './errors';
 import { Pipeline } from './pipeline';
 import { createProviderFromConfig, type GatewayProvider, upstreamEndpoint } from './provider-factory';
-import { RedisConnection, type RedisState } from './redis-connection';
-import { createTraceExport, type TraceExport } from './trace-export';
+import type { RedisConnection, RedisState } from './redis-connection';
+import type { TraceExport } from './trace-export';
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -178,10 +178,14 @@ export function createGateway(
           timeScale: resolved.simulator.timeScale,
         })
       : undefined;
-    // Spans go to this gateway's own exporter when one is configured, else to the global API.
-    const traceExport = createTraceExport(resolved.telemetry.tracing, () =>
-      metrics.recordTelemetryFailure('trace_export'),
-    );
+    // Spans go to this gateway's own exporter when one is configured, else to the global API. The
+    // OpenTelemetry SDK and its exporter (~12 MB of RSS with the Redis client) load only then.
+    const traceExport =
+      resolved.telemetry.tracing.exporter === 'otlp'
+        ? (await import('./trace-export')).createTraceExport(resolved.telemetry.tracing, () =>
+            metrics.recordTelemetryFailure('trace_export'),
+          )
+        : undefined;
     const tracing = createGenAiTracing({
       ...(traceExport ? { tracer: traceExport.tracer } : {}),
       onFailure: () => metrics.recordTelemetryFailure('tracing'),
@@ -252,6 +256,8 @@ export function createGateway(
 
     let redis: RedisConnection | undefined;
     if (resolved.redis.url) {
+      // The Redis client loads only for a config that has Redis.
+      const { RedisConnection } = await import('./redis-connection');
       redis = new RedisConnection({
         url: resolved.redis.url,
         connectTimeoutMs: resolved.redis.connectTimeoutMs,
@@ -304,6 +310,7 @@ export function createGateway(
     let redisStore: RedisStore | undefined;
     if (resolved.cache.enabled) {
       if (resolved.redis.url && resolved.cache.l2) {
+        const { createRedisStore } = await import('@llm-edge/cache/redis');
         redisStore = createRedisStore({
           url: resolved.redis.url,
           keyPrefix: `${prefix}cache`,

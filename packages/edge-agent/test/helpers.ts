@@ -105,12 +105,13 @@ export function spawnChild(
   };
 }
 
-/** Starts the built `llm-edge` CLI; resolves once it prints its URL. */
+/** Starts the built `llm-edge` CLI (node flags `nodeArgs` before it); resolves once it prints its URL. */
 export async function startGatewayProcess(
   args: string[],
   env: Record<string, string | undefined> = {},
+  nodeArgs: string[] = [],
 ): Promise<Spawned & { url: string }> {
-  const spawned = spawnChild(process.execPath, [CLI, ...args], env);
+  const spawned = spawnChild(process.execPath, [...nodeArgs, CLI, ...args], env);
   const exited = once(spawned.child, 'exit').then(() => {
     throw new Error(`llm-edge exited early:\n${spawned.output.text()}`);
   });
