@@ -602,8 +602,8 @@ async function sectionCluster(sim: Upstream) {
 }
 
 async function sectionStreams() {
-  // Streams that stay open long enough to count them all: 100 chunks, 200 ms apart.
-  const paced = await upstream({ kind: 'sim-paced', tokens: 100, gapMs: 200 });
+  // Streams that stay open long enough to count them all: 300 chunks, 200 ms apart (60 s).
+  const paced = await upstream({ kind: 'sim-paced', tokens: 300, gapMs: 200 });
   const gw = await launch('streams', { upstreamUrl: paced.url, upstreamType: 'simulator' });
   try {
     const body = chatBody({ stream: true });
