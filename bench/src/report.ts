@@ -494,7 +494,7 @@ parts.push(
             ],
           ],
         ) +
-          '\n\nThe upstream streams 100 chunks 200 ms apart, so every stream is still open when RSS is read; streams are opened 50 at a time (each batch once the previous one has its first events).'
+          '\n\nThe upstream streams 300 chunks 200 ms apart (60 s), with no concurrency gate, so every stream is still open when RSS is read; streams are opened 50 at a time (each batch once the previous one has its first events).'
       : '',
   ),
 );
