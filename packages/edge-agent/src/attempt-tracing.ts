@@ -16,7 +16,7 @@ import type {
   EmbeddingsResponse,
   Provider,
 } from '@llm-edge/providers';
-import type { TargetInfo } from '@llm-edge/routing';
+import { isTokenChunk, type TargetInfo } from '@llm-edge/routing';
 
 /** What the pipeline knows about one routed call, read by the attempt spans started under it. */
 export interface AttemptScope {
@@ -96,17 +96,6 @@ function chatResponseInfo(response: ChatResponse): InferenceResponseInfo {
     finishReasons: response.choices.map((c) => c.finish_reason ?? 'unknown'),
     ...(usage ? { usage } : {}),
   };
-}
-
-function isTokenChunk(chunk: ChatChunk): boolean {
-  if (chunk.usage) return true;
-  return chunk.choices.some(
-    (c) =>
-      (typeof c.delta.content === 'string' && c.delta.content.length > 0) ||
-      (typeof c.delta.refusal === 'string' && c.delta.refusal.length > 0) ||
-      (c.delta.tool_calls !== undefined && c.delta.tool_calls.length > 0) ||
-      c.finish_reason !== null,
-  );
 }
 
 /**

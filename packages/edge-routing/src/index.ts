@@ -1,3 +1,4 @@
+export { isTokenChunk } from './committed-stream';
 export type { RoutingErrorCode, RoutingErrorDetails } from './errors';
 export { RoutingError } from './errors';
 export type { FailoverDecision } from './failover';
