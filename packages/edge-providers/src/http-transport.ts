@@ -396,7 +396,10 @@ class UpstreamCall {
       body.on('data', onData);
       body.once('end', () => done(undefined));
       body.once('error', (error: Error) => done(error));
-      body.once('close', () => done(new Error('upstream body closed before its end')));
+      // 'close' follows 'end' on every body; an Error (and its stack) only when it came first.
+      body.once('close', () => {
+        if (!settled) done(new Error('upstream body closed before its end'));
+      });
     });
   }
 }
