@@ -83,3 +83,26 @@ describe('RouteTable.models', () => {
     ]);
   });
 });
+
+describe('RouteTable.resolve memo', () => {
+  it('works a name out once and hands out the same frozen route after', () => {
+    const t = table();
+    const first = t.resolve('gpt-4o-mini');
+    expect(t.resolve('gpt-4o-mini')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first?.targets)).toBe(true);
+  });
+
+  it('keeps resolving correctly past the memo bound, and does not keep names that resolve to nothing', () => {
+    const t = table();
+    for (let i = 0; i < 1500; i += 1) {
+      expect(t.resolve(`openai/model-${i}`)).toMatchObject({
+        kind: 'direct',
+        targets: [{ provider: 'openai', model: `model-${i}` }],
+      });
+    }
+    expect(t.resolve('openai/model-1499')).toMatchObject({ targets: [{ model: 'model-1499' }] });
+    expect(t.resolve('no-such-model')).toBeUndefined();
+    expect(t.resolve('fast')).toMatchObject({ kind: 'alias', hedgeDelayMs: 250 });
+  });
+});

@@ -1,10 +1,19 @@
 import type { ResolvedRouterOptions } from './options';
 import type { ResolvedRoute, TargetInfo } from './types';
 
+/** Distinct model names whose resolution is kept (more are resolved on each call). */
+const MAX_MEMOIZED_ROUTES = 1024;
+
 /** Model names → routes: aliases, target ids, `provider/model` addresses and bare model names. */
 export class RouteTable {
   readonly #options: ResolvedRouterOptions;
   readonly #targets = new Map<string, TargetInfo>();
+  /**
+   * Resolved routes by the name asked for. The table never changes after construction, and every
+   * request resolves its model at least twice (admission, then routing), so each name is worked
+   * out once. Names come from clients, so the memo is bounded and holds only names that resolve.
+   */
+  readonly #resolved = new Map<string, ResolvedRoute>();
 
   constructor(options: ResolvedRouterOptions) {
     this.#options = options;
@@ -25,6 +34,17 @@ export class RouteTable {
    */
   resolve(model: string): ResolvedRoute | undefined {
     if (typeof model !== 'string' || model.length === 0) return undefined;
+    const known = this.#resolved.get(model);
+    if (known !== undefined) return known;
+    const route = this.#resolve(model);
+    if (route !== undefined && this.#resolved.size < MAX_MEMOIZED_ROUTES) {
+      Object.freeze(route.targets);
+      this.#resolved.set(model, Object.freeze(route));
+    }
+    return route;
+  }
+
+  #resolve(model: string): ResolvedRoute | undefined {
     const { aliases, hedge, defaultStrategy, providers, allowDirect } = this.#options;
     const alias = aliases.find((a) => a.name === model);
     if (alias) {
