@@ -5,6 +5,7 @@ import {
   genAiProviderName,
   type InferenceResponseInfo,
   type InferenceSpan,
+  injectTraceHeaders,
   normalizeUsage,
 } from '@llm-edge/monitoring';
 import type {
@@ -29,6 +30,13 @@ export interface AttemptScope {
   readonly maxTokens?: number | undefined;
   readonly temperature?: number | undefined;
   readonly topP?: number | undefined;
+  /**
+   * Whether the request's spans are recorded. When they are not (no SDK, or the sampler dropped
+   * the request), attempts get no span of their own: the trace context is still sent upstream,
+   * but no span objects, attributes or abort listeners are made per attempt.
+   * @default true
+   */
+  readonly recording?: boolean;
 }
 
 /** Host and port of a provider's upstream (`server.address`, `server.port`). */
@@ -201,6 +209,7 @@ export class AttemptTracer {
       chat: async (request: ChatRequest, options?: CallOptions): Promise<ChatResponse> => {
         const started = this.#start(provider, 'chat', request.model, false, endpoint, options);
         if (started === undefined) return provider.chat(request, options);
+        if (started.attempt === undefined) return provider.chat(request, started.options);
         try {
           const response = await provider.chat(request, started.options);
           started.attempt.succeed(chatResponseInfo(response));
@@ -213,6 +222,7 @@ export class AttemptTracer {
       chatStream: async (request: ChatRequest, options?: CallOptions): Promise<AsyncIterable<ChatChunk>> => {
         const started = this.#start(provider, 'chat', request.model, true, endpoint, options);
         if (started === undefined) return provider.chatStream(request, options);
+        if (started.attempt === undefined) return provider.chatStream(request, started.options);
         try {
           return new TracedStream(await provider.chatStream(request, started.options), started.attempt);
         } catch (error) {
@@ -223,6 +233,7 @@ export class AttemptTracer {
       embeddings: async (request: EmbeddingsRequest, options?: CallOptions): Promise<EmbeddingsResponse> => {
         const started = this.#start(provider, 'embeddings', request.model, undefined, endpoint, options);
         if (started === undefined) return provider.embeddings(request, options);
+        if (started.attempt === undefined) return provider.embeddings(request, started.options);
         try {
           const response = await provider.embeddings(request, started.options);
           started.attempt.succeed({
@@ -263,9 +274,13 @@ export class AttemptTracer {
     stream: boolean | undefined,
     endpoint: UpstreamEndpoint | undefined,
     options: CallOptions | undefined,
-  ): { attempt: AttemptSpan; options: CallOptions } | undefined {
+  ): { attempt: AttemptSpan | undefined; options: CallOptions } | undefined {
     const scope = this.#scope.getStore();
     if (scope === undefined) return undefined;
+    if (scope.recording === false) {
+      const headers = injectTraceHeaders({ ...options?.headers }, scope.parent);
+      return { attempt: undefined, options: { ...options, headers } };
+    }
     const span = this.#tracing.startInferenceSpan({
       operation,
       provider: genAiProviderName(provider.kind, provider.name),

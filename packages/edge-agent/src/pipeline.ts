@@ -541,6 +541,7 @@ export class Pipeline {
         parent: span.context,
         requestModel: request.model,
         targets: admitted.route.targets,
+        recording: span.span.isRecording(),
         ...(maxTokens != null ? { maxTokens } : {}),
         ...(chat?.temperature != null ? { temperature: chat.temperature } : {}),
         ...(chat?.top_p != null ? { topP: chat.top_p } : {}),
