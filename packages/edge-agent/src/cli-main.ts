@@ -183,7 +183,13 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
 
   // Loaded here so that validate, print-config and hash-key start without the whole runtime.
   const { createGateway } = await import('./gateway');
-  const gateway: Gateway = createGateway(loaded.config, { env: io.env, source: loaded.source });
+  const { createLogDestination } = await import('@llm-edge/monitoring');
+  // Bounded: a reader of standard output that stops reading cannot make the gateway hold its log.
+  const gateway: Gateway = createGateway(loaded.config, {
+    env: io.env,
+    source: loaded.source,
+    logDestination: createLogDestination(),
+  });
   await gateway.start();
 
   // The signal handler is in place before the first line announces the gateway: a supervisor that

@@ -130,6 +130,9 @@ export function createGateway(
       ...(options.logDestination ? { destination: options.logDestination } : {}),
     });
   const metrics = createMetrics({ collectDefaultMetrics: resolved.telemetry.metrics });
+  // A bounded destination (createLogDestination) drops lines rather than stall; count each drop.
+  const destination = options.logDestination as Partial<NodeJS.EventEmitter> | undefined;
+  destination?.on?.('drop', () => metrics.recordTelemetryFailure('logging'));
 
   const security = resolved.security;
   let devKey: string | undefined;

@@ -3,12 +3,20 @@ export { InvalidMonitoringOptionError, MonitoringError } from './errors';
 export type {
   CacheStatus,
   DestinationStream,
+  LogDestination,
+  LogDestinationOptions,
   Logger,
   LoggerOptions,
   LogLevel,
   RequestLogRecord,
 } from './logger';
-export { createLogger, DEFAULT_LOGGER_OPTIONS, logRequest, serializeError } from './logger';
+export {
+  createLogDestination,
+  createLogger,
+  DEFAULT_LOGGER_OPTIONS,
+  logRequest,
+  serializeError,
+} from './logger';
 export type { BreakerState, GatewayMetrics, MetricsOptions, RequestMetric, TokenMetric } from './metrics';
 
 export { createMetrics, DEFAULT_METRICS_OPTIONS, Registry } from './metrics';

@@ -1,6 +1,10 @@
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidMonitoringOptionError } from './errors';
-import { createLogger, type LoggerOptions, logRequest, serializeError } from './logger';
+import { createLogDestination, createLogger, type LoggerOptions, logRequest, serializeError } from './logger';
 import { scrubSecrets } from './redaction';
 
 function capture(options: LoggerOptions = {}) {
@@ -211,5 +215,56 @@ describe('scrubSecrets and serializeError', () => {
   it('handles non-error values', () => {
     expect(serializeError('plain')).toEqual({ type: 'string', message: 'plain' });
     expect(serializeError(null)).toEqual({ type: 'object', message: 'null' });
+  });
+});
+
+describe('createLogDestination', () => {
+  async function withFile<T>(run: (path: string) => Promise<T>): Promise<T> {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-edge-log-'));
+    try {
+      return await run(join(dir, 'out.log'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('writes every line whole and in order, queued while a write is in flight', async () => {
+    await withFile(async (path) => {
+      const destination = createLogDestination({ dest: path });
+      await once(destination as unknown as NodeJS.EventEmitter, 'ready');
+      const logger = createLogger({ destination });
+      for (let i = 0; i < 500; i += 1) logger.info({ i, authorization: 'Bearer sk-secret' }, 'line');
+      destination.flushSync();
+      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(500);
+      const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(parsed.map((p) => p['i'])).toEqual([...Array(500).keys()]);
+      expect(lines.join('\n')).not.toContain('sk-secret');
+    });
+  });
+
+  it('drops lines past maxBufferBytes instead of growing, and reports each drop', async () => {
+    await withFile(async (path) => {
+      let dropped = 0;
+      const destination = createLogDestination({
+        dest: path,
+        maxBufferBytes: 2_000,
+        onDrop: () => dropped++,
+      });
+      await once(destination as unknown as NodeJS.EventEmitter, 'ready');
+      const logger = createLogger({ destination });
+      // Written in one turn of the event loop: the first write is in flight, the rest queue.
+      for (let i = 0; i < 200; i += 1) logger.info({ i }, 'a line of about a hundred bytes');
+      destination.flushSync();
+      const written = readFileSync(path, 'utf8').trim().split('\n');
+      expect(dropped).toBeGreaterThan(0);
+      expect(written.length + dropped).toBe(200);
+      for (const line of written) expect(() => JSON.parse(line)).not.toThrow();
+    });
+  });
+
+  it('rejects a buffer bound that is not a positive integer', () => {
+    expect(() => createLogDestination({ maxBufferBytes: 0 })).toThrow(InvalidMonitoringOptionError);
+    expect(() => createLogDestination({ maxBufferBytes: 1.5 })).toThrow(/maxBufferBytes/);
   });
 });

@@ -212,6 +212,52 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
 }
 
+/** Options of {@link createLogDestination}. */
+export interface LogDestinationOptions {
+  /**
+   * File descriptor or file path the lines go to.
+   * @default 1 (standard output)
+   */
+  dest?: number | string;
+  /**
+   * Most bytes held in memory while the destination cannot keep up (a full pipe, a slow log
+   * collector). Lines beyond it are dropped and reported through `onDrop`.
+   * @default 16 MiB
+   */
+  maxBufferBytes?: number;
+  /** Called once per dropped line, e.g. to count it. */
+  onDrop?: () => void;
+}
+
+/** A destination from {@link createLogDestination}; `flushSync()` writes what it still holds. */
+export interface LogDestination extends DestinationStream {
+  flushSync(): void;
+}
+
+/**
+ * An asynchronous log destination with a bound on what it holds. pino's default destination also
+ * writes asynchronously, queueing lines while a write is in flight, but without a limit: a log
+ * reader that stops reading (a stuck pipe, a stalled collector) makes the process hold every line
+ * it logs from then on. This one holds at most `maxBufferBytes` and drops lines past it, reporting
+ * each drop. What it holds is written on process exit (pino registers the flush).
+ *
+ * @example
+ * const logger = createLogger({ destination: createLogDestination({ onDrop: () => dropped++ }) });
+ */
+export function createLogDestination(options: LogDestinationOptions = {}): LogDestination {
+  const maxLength = options.maxBufferBytes ?? 16 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxLength) || maxLength < 1) {
+    throw new InvalidMonitoringOptionError(
+      'maxBufferBytes',
+      `must be a positive integer, got ${String(options.maxBufferBytes)}`,
+    );
+  }
+  const stream = pino.destination({ dest: options.dest ?? 1, sync: false, maxLength });
+  const onDrop = options.onDrop;
+  if (onDrop !== undefined) stream.on('drop', () => onDrop());
+  return stream;
+}
+
 /** Cache outcome reported on a request line and in the `x-llm-edge-cache` header. */
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
 
