@@ -599,6 +599,40 @@ parts.push(
       : '',
   ),
 );
+const instructions = results['instructions']?.data as
+  | {
+      name: string;
+      connections: number;
+      warmup: number;
+      runs: { instructionsPerRequest: number; requests: number }[];
+    }[]
+  | undefined;
+const floorInstructions = instructions?.find((c) => c.name === 'floor proxy');
+const floorMedian = floorInstructions
+  ? median(floorInstructions.runs.map((r) => r.instructionsPerRequest))
+  : Number.NaN;
+parts.push(
+  section(
+    'Instructions per request (callgrind)',
+    'instructions',
+    instructions
+      ? `Each process run under valgrind's callgrind (user-space instructions, the re-executed process followed), ${instructions[0]?.warmup.toLocaleString('en-US')} warm-up requests at c=${instructions[0]?.connections}, then instructions counted over a fixed number of requests. Unlike CPU time, the count barely moves with the load of the machine, so revisions can be compared by it; kernel time (the socket system calls) is not in it.\n\n` +
+          markdownTable(
+            ['process', 'instructions per request (runs)', 'median', '× floor', 'above floor'],
+            instructions.map((c) => {
+              const m = median(c.runs.map((r) => r.instructionsPerRequest));
+              return [
+                c.name,
+                c.runs.map((r) => r.instructionsPerRequest.toLocaleString('en-US')).join(', '),
+                Math.round(m).toLocaleString('en-US'),
+                `${fixed(m / floorMedian, 2)}×`,
+                c === floorInstructions ? '' : Math.round(m - floorMedian).toLocaleString('en-US'),
+              ];
+            }),
+          )
+      : '',
+  ),
+);
 const analysis = join(root, 'analysis.md');
 if (existsSync(analysis)) {
   parts.push('## Analysis');

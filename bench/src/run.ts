@@ -8,7 +8,8 @@
 // Knobs (environment): BENCH_ONLY (comma-separated sections), BENCH_DURATION_S (per measured
 // closed-loop run, default 4), BENCH_RUNS (default 2), BENCH_SOAK_REQUESTS (default 50000),
 // BENCH_HOLD_STREAMS (default 1000), BENCH_WORKERS (multi-process workers, default one per core),
-// REDIS_URL (default redis://127.0.0.1:6379), BENCH_RESULTS_DIR (default results/).
+// REDIS_URL (default redis://127.0.0.1:6379), BENCH_RESULTS_DIR (default results/),
+// BENCH_CALLGRIND_WARMUP / BENCH_CALLGRIND_REQUESTS (instructions section, default 2000 / 1000).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -17,9 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { fixed, mb, ratio, rps, signed } from './format.ts';
 import { type GatewayFeatures, gatewayConfig, MODEL } from './gateway-config.ts';
+import { callgrindAvailable, startCounted } from './instructions.ts';
 import type { LoadSpec } from './load.ts';
 import { bucketPercentile, scrapeOverhead } from './overhead-metric.ts';
 import {
+  AGENT_CLI,
   freePort,
   holdStreams,
   RssSampler,
@@ -54,6 +57,7 @@ const SECTIONS = [
   'streams',
   'profile',
   'ablation',
+  'instructions',
   'soak',
 ] as const;
 type Section = (typeof SECTIONS)[number];
@@ -797,6 +801,90 @@ async function sectionSoak(sim: Upstream) {
   }
 }
 
+/**
+ * Instructions per request (callgrind) of the floor proxy and of the gateway, non-stream and cache
+ * hit: the figure to compare revisions by, since it barely moves with the machine's load.
+ */
+async function sectionInstructions(sim: Upstream) {
+  if (!callgrindAvailable()) {
+    log('  valgrind not found: instructions section skipped');
+    return;
+  }
+  const warmup = Number(env.BENCH_CALLGRIND_WARMUP ?? 2000);
+  const requests = Number(env.BENCH_CALLGRIND_REQUESTS ?? 1000);
+  const connections = 4;
+  const out: Record<string, unknown>[] = [];
+  const configs: { name: string; features?: GatewayFeatures; cached?: boolean }[] = [
+    { name: 'floor proxy' },
+    { name: 'gateway, non-stream', features: { upstreamUrl: sim.url, upstreamType: 'simulator' } },
+    {
+      name: 'gateway, cache hit',
+      features: { upstreamUrl: sim.url, upstreamType: 'simulator', cache: true },
+      cached: true,
+    },
+  ];
+  for (const config of configs) {
+    const runs: { instructionsPerRequest: number; requests: number }[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const port = await freePort();
+      const args =
+        config.features === undefined
+          ? [join(here, 'upstream.ts'), JSON.stringify({ kind: 'floor', upstreamUrl: sim.url, port })]
+          : [
+              AGENT_CLI,
+              'start',
+              '--config',
+              await writeConfig(`instructions-${run}`, config.features),
+              '--port',
+              String(port),
+            ];
+      const counted = startCounted(args, { ...env, NODE_ENV: 'production' });
+      counted.child.stdout?.resume();
+      try {
+        const url = `http://127.0.0.1:${port}`;
+        await waitListening(url, counted.child);
+        const fixedCount = (amount: number): LoadSpec => ({
+          ...target(url),
+          mode: 'closed',
+          connections,
+          durationS: 1,
+          warmupS: 0,
+          amount,
+        });
+        await runLoad<LoadResult>(fixedCount(warmup));
+        let result: LoadResult | undefined;
+        const total = await counted.count(async () => {
+          result = await runLoad<LoadResult>(fixedCount(requests));
+        });
+        const answered = result!.requests - result!.non2xx - result!.errors;
+        runs.push({ instructionsPerRequest: Math.round(total / answered), requests: answered });
+        log(
+          `  ${config.name} run ${run + 1}: ${Math.round(total / answered).toLocaleString('en-US')} instructions/request`,
+        );
+      } finally {
+        await counted.stop();
+      }
+    }
+    out.push({ name: config.name, connections, warmup, runs });
+  }
+  save('instructions', out);
+}
+
+/** Waits for a process under callgrind (tens of times slower to start) to answer on `url`. */
+async function waitListening(url: string, child: { exitCode: number | null }): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`process under callgrind exited with ${child.exitCode}`);
+    try {
+      await fetch(`${url}/healthz`);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`nothing listened on ${url} under callgrind within 180 s`);
+}
+
 const startedAt = Date.now();
 log(
   `llm-edge gateway bench: node ${process.version}, ${availableParallelism()} CPUs, load ${loadavg()
@@ -828,6 +916,7 @@ try {
     ['streams', () => sectionStreams()],
     ['profile', () => sectionProfile(sim)],
     ['ablation', () => sectionAblation(sim)],
+    ['instructions', () => sectionInstructions(sim)],
     ['soak', () => sectionSoak(sim)],
   ];
   for (const [name, step] of steps) {

@@ -22,7 +22,7 @@ export type UpstreamSpec =
   | { kind: 'sim'; tokens: number }
   | { kind: 'sim-paced'; tokens: number; gapMs: number }
   | { kind: 'bare'; bodyFile: string }
-  | { kind: 'floor'; upstreamUrl: string };
+  | { kind: 'floor'; upstreamUrl: string; port?: number };
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as UpstreamSpec;
 
@@ -72,7 +72,7 @@ if (spec.kind === 'bare') {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(spec.port ?? 0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   close = async () => {
     server.closeAllConnections();
