@@ -6,6 +6,7 @@ import {
   embeddingsRequestSchema,
 } from './chat-schemas';
 import { ProviderError, type ValidationIssue } from './errors';
+import { plainChatRequest } from './plain-chat-request';
 
 /** Formats a zod path as a JSON path: `messages[0].content[1].image_url.url` (`$` for the root). */
 export function formatJsonPath(path: ReadonlyArray<PropertyKey>): string {
@@ -90,6 +91,8 @@ function validationError(what: string, issues: ValidationIssue[], cause: unknown
  * ```
  */
 export function parseChatRequest(body: unknown): ChatRequest {
+  const plain = plainChatRequest(body);
+  if (plain !== undefined) return plain;
   const result = chatRequestSchema.safeParse(body);
   if (!result.success) throw validationError('chat request', toValidationIssues(result.error), result.error);
   return result.data;
