@@ -158,24 +158,327 @@ function isRegistry(value: unknown): value is Registry {
   );
 }
 
-/** Keeps at most `max` distinct values per label; the rest collapse into `_other`. */
+/** Keeps at most `max` distinct values of one label; the rest collapse into `_other`. */
 class LabelGuard {
-  private readonly seen = new Map<string, Set<string>>();
+  private readonly seen = new Set<string>();
 
   constructor(private readonly max: number) {}
 
-  value(label: string, raw: string | undefined): string {
+  value(raw: string | undefined): string {
     if (raw === undefined || raw === '') return '';
     const value = raw.length > 128 ? raw.slice(0, 128) : raw;
-    let values = this.seen.get(label);
-    if (values === undefined) {
-      values = new Set();
-      this.seen.set(label, values);
-    }
-    if (values.has(value)) return value;
-    if (values.size >= this.max) return '_other';
-    values.add(value);
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return '_other';
+    this.seen.add(value);
     return value;
+  }
+}
+
+type LabelValue = string | number | undefined;
+type SeriesLabels = Record<string, LabelValue>;
+
+function nth(i: number, a: LabelValue, b: LabelValue, c: LabelValue, d: LabelValue): LabelValue {
+  return i === 0 ? a : i === 1 ? b : i === 2 ? c : d;
+}
+
+interface Level<S> {
+  readonly next: Map<LabelValue, Level<S>>;
+  series: S | undefined;
+}
+
+/**
+ * The series of one metric, found by their label values through nested Maps (one level per
+ * label). prom-client builds a hash string from a label object on every call; a walk of nested
+ * Maps needs neither, and cannot confuse two series whatever characters the values hold.
+ * Each series' label object is built once, when the series first appears.
+ */
+class SeriesTable<S> {
+  private readonly root: Level<S> = { next: new Map(), series: undefined };
+  /** Series in creation order, the order prom-client lists them in. */
+  readonly series: S[] = [];
+
+  constructor(
+    readonly labelNames: readonly string[],
+    private readonly create: (labels: SeriesLabels) => S,
+  ) {
+    // `get` takes the values as up to four arguments, so no array is built per call.
+    if (labelNames.length > 4) throw new RangeError('a SeriesTable holds at most four labels');
+  }
+
+  /** The series with these label values (in `labelNames` order), created on first use. */
+  get(a: LabelValue, b?: LabelValue, c?: LabelValue, d?: LabelValue): S {
+    let level = this.root;
+    const depth = this.labelNames.length;
+    for (let i = 0; i < depth; i += 1) {
+      const key = nth(i, a, b, c, d);
+      let next = level.next.get(key);
+      if (next === undefined) {
+        next = { next: new Map(), series: undefined };
+        level.next.set(key, next);
+      }
+      level = next;
+    }
+    if (level.series !== undefined) return level.series;
+    const labels: SeriesLabels = {};
+    for (let i = 0; i < depth; i += 1) labels[this.labelNames[i]!] = nth(i, a, b, c, d);
+    const series = this.create(labels);
+    level.series = series;
+    this.series.push(series);
+    return series;
+  }
+
+  clear(): void {
+    this.root.next.clear();
+    this.series.length = 0;
+  }
+}
+
+interface MetricConfig {
+  name: string;
+  help: string;
+  labelNames: readonly string[];
+  registers: Registry[];
+}
+
+interface CounterSeries {
+  readonly labels: SeriesLabels;
+  value: number;
+  /** Whether the series has been incremented yet: prom-client stores the first increment as is. */
+  started: boolean;
+}
+
+/**
+ * A prom-client counter whose increments land in a {@link SeriesTable}; its `collect` hook
+ * rebuilds the counter from the table at every scrape, through prom-client's own `reset` and
+ * `inc`, so the exposition is what direct increments would have produced.
+ */
+class TableCounter {
+  readonly metric: Counter<string>;
+  private readonly table: SeriesTable<CounterSeries>;
+
+  constructor(config: MetricConfig) {
+    const table = new SeriesTable<CounterSeries>(config.labelNames, (labels) => ({
+      labels,
+      value: 0,
+      started: false,
+    }));
+    const metric = new Counter({
+      ...config,
+      collect() {
+        Counter.prototype.reset.call(metric);
+        for (const series of table.series) publishCounter(metric, series);
+      },
+    });
+    // `registry.resetMetrics()` calls `reset()`: clear the table as well, or the next scrape
+    // would publish the old values again.
+    metric.reset = () => {
+      Counter.prototype.reset.call(metric);
+      table.clear();
+    };
+    this.metric = metric;
+    this.table = table;
+  }
+
+  /** Adds `value` (default 1) to the series with these label values; throws as prom-client's `inc` does. */
+  inc(value: number | undefined, a: LabelValue, b?: LabelValue, c?: LabelValue, d?: LabelValue): void {
+    // The same checks, in the same order, as prom-client's Counter.inc (NaN passes there too).
+    if (value && !Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    if (value !== undefined && value < 0) throw new Error('It is not possible to decrease a counter');
+    const amount = value ?? 1;
+    const series = this.table.get(a, b, c, d);
+    if (series.started) {
+      series.value += amount;
+    } else {
+      series.value = amount;
+      series.started = true;
+    }
+  }
+}
+
+function publishCounter(metric: Counter<string>, series: CounterSeries): void {
+  if (series.value === Number.POSITIVE_INFINITY) {
+    // A total that overflowed is refused by `inc` as a single increment, but prom-client would
+    // have reached it by adding; so does this.
+    metric.inc(series.labels, Number.MAX_VALUE);
+    metric.inc(series.labels, Number.MAX_VALUE);
+  } else {
+    metric.inc(series.labels, series.value);
+  }
+}
+
+interface GaugeSeries {
+  readonly labels: SeriesLabels;
+  value: number;
+}
+
+/** A prom-client gauge moved by `inc`/`dec` on plain numbers, published at every scrape. */
+class TableGauge {
+  readonly metric: Gauge<string>;
+  private readonly table: SeriesTable<GaugeSeries>;
+
+  constructor(config: MetricConfig) {
+    const table = new SeriesTable<GaugeSeries>(config.labelNames, (labels) => ({ labels, value: 0 }));
+    const metric = new Gauge({
+      ...config,
+      collect() {
+        Gauge.prototype.reset.call(metric);
+        for (const series of table.series) metric.set(series.labels, series.value);
+      },
+    });
+    metric.reset = () => {
+      Gauge.prototype.reset.call(metric);
+      table.clear();
+    };
+    this.metric = metric;
+    this.table = table;
+  }
+
+  add(delta: number, a: LabelValue, b?: LabelValue, c?: LabelValue, d?: LabelValue): void {
+    this.table.get(a, b, c, d).value += delta;
+  }
+}
+
+interface HistogramSeries {
+  readonly labels: SeriesLabels;
+  /** prom-client's key of this series in its `hashMap`. */
+  readonly key: string;
+  /** Observations per bucket (not cumulative), by bucket index. */
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** prom-client 15's per-series histogram state, written by {@link TableHistogram} at scrape time. */
+interface HistogramState {
+  labels: SeriesLabels;
+  bucketValues: Record<string, number>;
+  sum: number;
+  count: number;
+}
+
+interface HistogramInternals {
+  hashMap: Record<string, HistogramState>;
+}
+
+/** The key prom-client 15 files a series under: `name:value,` for each defined label, names sorted. */
+function promHash(labels: SeriesLabels, sortedNames: readonly string[]): string {
+  let hash = '';
+  for (const name of sortedNames) {
+    const value = labels[name];
+    if (value !== undefined) hash += `${name}:${value},`;
+  }
+  return hash;
+}
+
+let histogramStateWritable: boolean | undefined;
+
+/**
+ * Whether this prom-client keeps a histogram's series as {@link HistogramState} in `hashMap`,
+ * the private layout {@link TableHistogram} publishes into (prom-client has no public way to
+ * set a histogram). Checked once on a probe histogram; if the layout ever changes, histograms
+ * fall back to prom-client's own `observe` on every call.
+ */
+function canWriteHistogramState(): boolean {
+  if (histogramStateWritable !== undefined) return histogramStateWritable;
+  histogramStateWritable = false;
+  try {
+    const probe = new Histogram({
+      name: 'probe',
+      help: 'probe',
+      labelNames: ['b', 'a'],
+      buckets: [1, 2],
+      registers: [],
+    });
+    probe.observe({ b: 'y', a: 'x' }, 1.5);
+    const hashMap = (probe as unknown as Partial<HistogramInternals>).hashMap;
+    if (typeof hashMap === 'object' && hashMap !== null) {
+      const keys = Object.keys(hashMap);
+      const state = hashMap[promHash({ a: 'x', b: 'y' }, ['a', 'b'])];
+      histogramStateWritable =
+        keys.length === 1 &&
+        state !== undefined &&
+        Object.keys(state).sort().join() === 'bucketValues,count,labels,sum' &&
+        state.labels['a'] === 'x' &&
+        state.sum === 1.5 &&
+        state.count === 1 &&
+        Object.keys(state.bucketValues).join() === '1,2' &&
+        state.bucketValues['1'] === 0 &&
+        state.bucketValues['2'] === 1;
+    }
+  } catch {
+    // Leave it false: the slower public path still works.
+  }
+  return histogramStateWritable;
+}
+
+/**
+ * A prom-client histogram whose observations are counted per series in a {@link SeriesTable}
+ * and written into the histogram's state at every scrape, in the layout prom-client itself
+ * keeps, so the exposition is the same as if each value had gone through `observe`.
+ */
+class TableHistogram {
+  readonly metric: Histogram<string>;
+  private readonly table: SeriesTable<HistogramSeries>;
+  private readonly bounds: readonly number[];
+  private readonly direct: boolean;
+
+  constructor(config: MetricConfig & { buckets: readonly number[] }) {
+    const bounds = [...config.buckets];
+    const direct = !canWriteHistogramState();
+    const sortedNames = [...config.labelNames].sort();
+    const table = new SeriesTable<HistogramSeries>(config.labelNames, (labels) => ({
+      labels,
+      key: promHash(labels, sortedNames),
+      counts: bounds.map(() => 0),
+      sum: 0,
+      count: 0,
+    }));
+    const metric = new Histogram({
+      ...config,
+      buckets: bounds,
+      collect() {
+        if (direct) return;
+        Histogram.prototype.reset.call(metric);
+        const hashMap = (metric as unknown as HistogramInternals).hashMap;
+        for (const series of table.series) {
+          const bucketValues: Record<string, number> = {};
+          for (let i = 0; i < bounds.length; i += 1) bucketValues[bounds[i]!] = series.counts[i]!;
+          hashMap[series.key] = {
+            labels: series.labels,
+            bucketValues,
+            sum: series.sum,
+            count: series.count,
+          };
+        }
+      },
+    });
+    metric.reset = () => {
+      Histogram.prototype.reset.call(metric);
+      table.clear();
+    };
+    this.metric = metric;
+    this.table = table;
+    this.bounds = bounds;
+    this.direct = direct;
+  }
+
+  /** Observes `value`; throws as prom-client's `observe` does. */
+  observe(value: number, a: LabelValue, b?: LabelValue, c?: LabelValue): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    const series = this.table.get(a, b, c);
+    if (this.direct) {
+      this.metric.observe(series.labels, value);
+      return;
+    }
+    series.sum += value;
+    series.count += 1;
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i += 1) {
+      if (value <= bounds[i]!) {
+        series.counts[i]! += 1;
+        return;
+      }
+    }
   }
 }
 
@@ -217,7 +520,13 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
 
   const registry = options.registry ?? new Registry();
   const registers = [registry];
-  const guard = new LabelGuard(maxLabelValues);
+  const guards = {
+    provider: new LabelGuard(maxLabelValues),
+    model: new LabelGuard(maxLabelValues),
+    key: new LabelGuard(maxLabelValues),
+    target: new LabelGuard(maxLabelValues),
+    code: new LabelGuard(maxLabelValues),
+  };
 
   let metrics: ReturnType<typeof build>;
   try {
@@ -233,50 +542,53 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     );
   }
 
+  // Metrics touched on every request keep their values in tables published at scrape time
+  // (see SeriesTable); prom-client's own calls hash a label object each time. Label names are
+  // listed in the order the recorders pass values.
   function build() {
     return {
-      requests: new Counter({
+      requests: new TableCounter({
         name: `${prefix}requests_total`,
         help: 'HTTP requests finished, by route, provider, model and status.',
-        labelNames: ['route', 'provider', 'model', 'status'] as const,
+        labelNames: ['route', 'provider', 'model', 'status'],
         registers,
       }),
-      duration: new Histogram({
+      duration: new TableHistogram({
         name: `${prefix}request_duration_seconds`,
         help: 'Time from request received to response finished.',
-        labelNames: ['route', 'provider', 'model'] as const,
+        labelNames: ['route', 'provider', 'model'],
         buckets: latencyBuckets,
         registers,
       }),
-      ttft: new Histogram({
+      ttft: new TableHistogram({
         name: `${prefix}time_to_first_token_seconds`,
         help: 'Time from request received to the first streamed token written to the client.',
-        labelNames: ['route', 'provider', 'model'] as const,
+        labelNames: ['route', 'provider', 'model'],
         buckets: ttftBuckets,
         registers,
       }),
-      tokens: new Counter({
+      tokens: new TableCounter({
         name: `${prefix}tokens_total`,
         help: 'Tokens by kind: input (including cached), output, cached_input.',
-        labelNames: ['provider', 'model', 'kind'] as const,
+        labelNames: ['provider', 'model', 'kind'],
         registers,
       }),
-      cost: new Counter({
+      cost: new TableCounter({
         name: `${prefix}cost_usd_total`,
         help: 'Cost of served requests in US dollars, from the provider price table.',
-        labelNames: ['provider', 'model', 'key'] as const,
+        labelNames: ['provider', 'model', 'key'],
         registers,
       }),
-      cache: new Counter({
+      cache: new TableCounter({
         name: `${prefix}cache_lookups_total`,
         help: 'Response cache lookups by layer and result (hit or miss).',
-        labelNames: ['layer', 'result'] as const,
+        labelNames: ['layer', 'result'],
         registers,
       }),
-      rateLimited: new Counter({
+      rateLimited: new TableCounter({
         name: `${prefix}rate_limited_total`,
         help: 'Requests refused by a rate limit, by key name and limit.',
-        labelNames: ['key', 'limit'] as const,
+        labelNames: ['key', 'limit'],
         registers,
       }),
       breaker: new Gauge({
@@ -291,37 +603,38 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
         labelNames: ['target'] as const,
         registers,
       }),
-      overhead: new Histogram({
+      overhead: new TableHistogram({
         name: `${prefix}overhead_seconds`,
         help: "The gateway's own time per request: total time minus time waiting on the upstream and the client.",
-        labelNames: ['route'] as const,
+        labelNames: ['route'],
         buckets: overheadBuckets,
         registers,
       }),
-      errors: new Counter({
+      errors: new TableCounter({
         name: `${prefix}errors_total`,
         help: 'Errors by stable code and route.',
-        labelNames: ['code', 'route'] as const,
+        labelNames: ['code', 'route'],
         registers,
       }),
-      attempts: new Counter({
+      attempts: new TableCounter({
         name: `${prefix}upstream_attempts_total`,
         help: 'Upstream attempts (retries, failovers and hedges included) by target, provider and outcome.',
-        labelNames: ['target', 'provider', 'outcome'] as const,
+        labelNames: ['target', 'provider', 'outcome'],
         registers,
       }),
-      pii: new Counter({
+      pii: new TableCounter({
         name: `${prefix}pii_detections_total`,
         help: 'PII findings in requests by kind and action taken.',
-        labelNames: ['kind', 'action'] as const,
+        labelNames: ['kind', 'action'],
         registers,
       }),
-      inFlight: new Gauge({
+      inFlight: new TableGauge({
         name: `${prefix}in_flight_requests`,
         help: 'Requests being served, by route.',
-        labelNames: ['route'] as const,
+        labelNames: ['route'],
         registers,
       }),
+      // Left on prom-client's own path: rare, and the one counter that must work when others fail.
       telemetryFailures: new Counter({
         name: `${prefix}telemetry_failures_total`,
         help: 'Failures inside logging, metrics or tracing that were contained instead of failing a request.',
@@ -339,112 +652,143 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     }
   }
 
-  function safely(fn: () => void): void {
-    try {
-      fn();
-    } catch {
-      fail('metrics');
-    }
-  }
-
   const count = (value: number | undefined): number | undefined =>
     typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 
+  // Each recorder has its own try/catch rather than a shared `safely(() => …)`: a closure per
+  // call is an allocation on every request.
   return {
     registry,
     contentType: registry.contentType,
     render: () => registry.metrics(),
     recordRequest(metric) {
-      safely(() => {
-        const provider = guard.value('provider', metric.provider);
-        const model = guard.value('model', metric.model);
-        metrics.requests.inc({ route: metric.route, provider, model, status: String(metric.status) });
-        metrics.duration.observe({ route: metric.route, provider, model }, metric.durationMs / 1000);
-      });
+      try {
+        const provider = guards.provider.value(metric.provider);
+        const model = guards.model.value(metric.model);
+        metrics.requests.inc(undefined, metric.route, provider, model, String(metric.status));
+        metrics.duration.observe(metric.durationMs / 1000, metric.route, provider, model);
+      } catch {
+        fail('metrics');
+      }
     },
     recordTimeToFirstToken(metric) {
-      safely(() => {
+      try {
         metrics.ttft.observe(
-          {
-            route: metric.route ?? '',
-            provider: guard.value('provider', metric.provider),
-            model: guard.value('model', metric.model),
-          },
           metric.ttftMs / 1000,
+          metric.route ?? '',
+          guards.provider.value(metric.provider),
+          guards.model.value(metric.model),
         );
-      });
+      } catch {
+        fail('metrics');
+      }
     },
     recordTokens(metric) {
-      safely(() => {
-        const labels = {
-          provider: guard.value('provider', metric.provider),
-          model: guard.value('model', metric.model),
-        };
+      try {
+        const provider = guards.provider.value(metric.provider);
+        const model = guards.model.value(metric.model);
         const input = count(metric.inputTokens);
         const output = count(metric.outputTokens);
         const cached = count(metric.cachedInputTokens);
-        if (input !== undefined) metrics.tokens.inc({ ...labels, kind: 'input' }, input);
-        if (output !== undefined) metrics.tokens.inc({ ...labels, kind: 'output' }, output);
-        if (cached !== undefined) metrics.tokens.inc({ ...labels, kind: 'cached_input' }, cached);
-      });
+        if (input !== undefined) metrics.tokens.inc(input, provider, model, 'input');
+        if (output !== undefined) metrics.tokens.inc(output, provider, model, 'output');
+        if (cached !== undefined) metrics.tokens.inc(cached, provider, model, 'cached_input');
+      } catch {
+        fail('metrics');
+      }
     },
     recordCost(metric) {
-      safely(() => {
+      try {
         if (!Number.isFinite(metric.usd) || metric.usd < 0)
           throw new RangeError('cost must be finite and >= 0');
         metrics.cost.inc(
-          {
-            provider: guard.value('provider', metric.provider),
-            model: guard.value('model', metric.model),
-            key: guard.value('key', metric.key),
-          },
           metric.usd,
+          guards.provider.value(metric.provider),
+          guards.model.value(metric.model),
+          guards.key.value(metric.key),
         );
-      });
+      } catch {
+        fail('metrics');
+      }
     },
     recordCacheLookup(metric) {
-      safely(() => metrics.cache.inc({ layer: metric.layer, result: metric.hit ? 'hit' : 'miss' }));
+      try {
+        metrics.cache.inc(undefined, metric.layer, metric.hit ? 'hit' : 'miss');
+      } catch {
+        fail('metrics');
+      }
     },
     recordRateLimited(metric) {
-      safely(() => metrics.rateLimited.inc({ key: guard.value('key', metric.key), limit: metric.limit }));
+      try {
+        metrics.rateLimited.inc(undefined, guards.key.value(metric.key), metric.limit);
+      } catch {
+        fail('metrics');
+      }
     },
     setBreakerState(metric) {
-      safely(() => {
+      try {
         const value = BREAKER_STATE_VALUE[metric.state];
         if (value === undefined) throw new RangeError(`unknown breaker state ${String(metric.state)}`);
-        metrics.breaker.set({ target: guard.value('target', metric.target) }, value);
-      });
+        metrics.breaker.set({ target: guards.target.value(metric.target) }, value);
+      } catch {
+        fail('metrics');
+      }
     },
     setTargetHealth(metric) {
-      safely(() =>
-        metrics.health.set({ target: guard.value('target', metric.target) }, metric.healthy ? 1 : 0),
-      );
+      try {
+        metrics.health.set({ target: guards.target.value(metric.target) }, metric.healthy ? 1 : 0);
+      } catch {
+        fail('metrics');
+      }
     },
     recordOverhead(metric) {
-      safely(() => metrics.overhead.observe({ route: metric.route }, Math.max(0, metric.overheadMs) / 1000));
+      try {
+        metrics.overhead.observe(Math.max(0, metric.overheadMs) / 1000, metric.route);
+      } catch {
+        fail('metrics');
+      }
     },
     recordError(metric) {
-      safely(() => metrics.errors.inc({ code: guard.value('code', metric.code), route: metric.route ?? '' }));
+      try {
+        metrics.errors.inc(undefined, guards.code.value(metric.code), metric.route ?? '');
+      } catch {
+        fail('metrics');
+      }
     },
     recordUpstreamAttempt(metric) {
-      safely(() =>
-        metrics.attempts.inc({
-          target: guard.value('target', metric.target),
-          provider: guard.value('provider', metric.provider),
-          outcome: metric.outcome,
-        }),
-      );
+      try {
+        metrics.attempts.inc(
+          undefined,
+          guards.target.value(metric.target),
+          guards.provider.value(metric.provider),
+          metric.outcome,
+        );
+      } catch {
+        fail('metrics');
+      }
     },
     recordPiiDetection(metric) {
-      safely(() => metrics.pii.inc({ kind: metric.kind, action: metric.action }, metric.count ?? 1));
+      try {
+        metrics.pii.inc(metric.count ?? 1, metric.kind, metric.action);
+      } catch {
+        fail('metrics');
+      }
     },
     trackInFlight(route) {
       let released = false;
-      safely(() => metrics.inFlight.inc({ route }));
+      try {
+        metrics.inFlight.add(1, route);
+      } catch {
+        fail('metrics');
+      }
       return () => {
         if (released) return;
         released = true;
-        safely(() => metrics.inFlight.dec({ route }));
+        try {
+          metrics.inFlight.add(-1, route);
+        } catch {
+          fail('metrics');
+        }
       };
     },
     recordTelemetryFailure(component) {

@@ -5,9 +5,12 @@ import {
   context,
   propagation,
   ROOT_CONTEXT,
+  type Span,
   SpanKind,
+  type SpanOptions,
   SpanStatusCode,
   type TextMapPropagator,
+  type Tracer,
   trace,
 } from '@opentelemetry/api';
 import {
@@ -300,5 +303,167 @@ describe('trace context propagation', () => {
     expect(genAiProviderName('gemini')).toBe('gcp.gemini');
     expect(genAiProviderName('anthropic')).toBe('anthropic');
     expect(genAiProviderName('openai-compatible', 'local-vllm')).toBe('local-vllm');
+  });
+});
+
+/** The test tracer, with every span's `end()` calls counted by span name. */
+function countingTracer() {
+  const ends = new Map<string, number>();
+  const counting = {
+    startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
+      const span = tracer.startSpan(name, options, ctx);
+      const end = span.end.bind(span);
+      span.end = (time) => {
+        ends.set(name, (ends.get(name) ?? 0) + 1);
+        end(time);
+      };
+      return span;
+    },
+    startActiveSpan: () => {
+      throw new Error('not used');
+    },
+  } as unknown as Tracer;
+  return { tracer: counting, ends };
+}
+
+describe('withStage', () => {
+  function finished(name: string) {
+    return exporter.getFinishedSpans().find((s) => s.name === name);
+  }
+
+  it('returns a promise of what a synchronous fn returns, and ends the span once', async () => {
+    const { tracer: counting, ends } = countingTracer();
+    const tracing = createGenAiTracing({ tracer: counting });
+    const result = tracing.withStage('validate', () => 7);
+    expect(result).toBeInstanceOf(Promise);
+    expect(await result).toBe(7);
+    expect(ends.get('validate')).toBe(1);
+    expect(finished('validate')!.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('turns a synchronous throw into a rejection with the same error, failing and ending the span', async () => {
+    const { tracer: counting, ends } = countingTracer();
+    const tracing = createGenAiTracing({ tracer: counting });
+    const error = Object.assign(new Error('bad key'), { code: 'LLM_EDGE_AUTH' });
+    let result: Promise<never> | undefined;
+    expect(() => {
+      result = tracing.withStage('authenticate', () => {
+        throw error;
+      });
+    }).not.toThrow();
+    expect(result).toBeInstanceOf(Promise);
+    // Ended before the caller even awaits.
+    expect(ends.get('authenticate')).toBe(1);
+    await expect(result).rejects.toBe(error);
+    expect(ends.get('authenticate')).toBe(1);
+    const span = finished('authenticate')!;
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('LLM_EDGE_AUTH');
+  });
+
+  it('rejects with the same error when the promise rejects, failing and ending the span once', async () => {
+    const { tracer: counting, ends } = countingTracer();
+    const tracing = createGenAiTracing({ tracer: counting });
+    const error = Object.assign(new Error('limited'), { code: 'LLM_EDGE_RATE_LIMITED' });
+    const result = tracing.withStage('rate-limit', async () => {
+      await Promise.resolve();
+      throw error;
+    });
+    expect(result).toBeInstanceOf(Promise);
+    await expect(result).rejects.toBe(error);
+    expect(ends.get('rate-limit')).toBe(1);
+    const span = finished('rate-limit')!;
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('LLM_EDGE_RATE_LIMITED');
+  });
+
+  it('ends the span only when the promise settles, and runs fn in the stage context throughout', async () => {
+    const { tracer: counting, ends } = countingTracer();
+    const tracing = createGenAiTracing({ tracer: counting });
+    const request = tracing.startRequestSpan({ method: 'POST', route: '/v1/chat/completions' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const seen: (string | undefined)[] = [];
+    const result = tracing.withStage(
+      'route',
+      async (stage) => {
+        seen.push(trace.getActiveSpan()?.spanContext().spanId);
+        await gate;
+        seen.push(trace.getActiveSpan()?.spanContext().spanId);
+        expect(stage.span.isRecording()).toBe(true);
+        return 'routed';
+      },
+      { parent: request.context },
+    );
+    await Promise.resolve();
+    expect(ends.get('route')).toBeUndefined();
+    release();
+    expect(await result).toBe('routed');
+    expect(ends.get('route')).toBe(1);
+    const stage = finished('route')!;
+    expect(seen).toEqual([stage.spanContext().spanId, stage.spanContext().spanId]);
+    expect(stage.parentSpanContext?.spanId).toBe(request.span.spanContext().spanId);
+    // Outside fn, the stage context is not left active.
+    expect(trace.getActiveSpan()).toBeUndefined();
+  });
+
+  it('adopts a thenable that is not a native promise', async () => {
+    const { tracer: counting, ends } = countingTracer();
+    const tracing = createGenAiTracing({ tracer: counting });
+    const thenable: PromiseLike<number> = {
+      // biome-ignore lint/suspicious/noThenProperty: a non-native thenable is the point of this test.
+      then: (onFulfilled) => Promise.resolve(onFulfilled?.(5)) as never,
+    };
+    const result = tracing.withStage('cache', () => thenable as unknown as Promise<number>);
+    expect(result).toBeInstanceOf(Promise);
+    expect(await result).toBe(5);
+    expect(ends.get('cache')).toBe(1);
+  });
+
+  it('still runs fn when the tracer throws, without a span', async () => {
+    const broken = {
+      startSpan: () => {
+        throw new Error('tracer broke');
+      },
+    } as unknown as Tracer;
+    const tracing = createGenAiTracing({ tracer: broken });
+    expect(await tracing.withStage('validate', async () => 'ok')).toBe('ok');
+    await expect(
+      tracing.withStage('validate', () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(tracing.failures).toBe(2);
+  });
+
+  it('without an SDK, runs fn in the parent context and keeps every outcome a promise', async () => {
+    const tracing = createGenAiTracing({ tracer: trace.getTracer('no-sdk') });
+    const parent = extractTraceContext({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` });
+    let active: Context | undefined;
+    const sync = tracing.withStage(
+      'validate',
+      (stage) => {
+        active = context.active();
+        expect(stage.context).toBe(parent);
+        return 1;
+      },
+      { parent },
+    );
+    expect(sync).toBeInstanceOf(Promise);
+    expect(await sync).toBe(1);
+    expect(active).toBe(parent);
+    const error = new Error('no');
+    await expect(tracing.withStage('validate', () => Promise.reject(error), { parent })).rejects.toBe(error);
+    await expect(
+      tracing.withStage(
+        'validate',
+        () => {
+          throw error;
+        },
+        { parent },
+      ),
+    ).rejects.toBe(error);
   });
 });

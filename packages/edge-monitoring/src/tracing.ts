@@ -392,6 +392,14 @@ class InferenceSpanHandle extends BaseSpanHandle implements InferenceSpan {
   }
 }
 
+function isThenable<T>(value: PromiseLike<T> | T): value is PromiseLike<T> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 const INVALID_SPAN = trace.wrapSpanContext({
   traceId: '0'.repeat(32),
   spanId: '0'.repeat(16),
@@ -484,15 +492,36 @@ export function createGenAiTracing(options: GenAiTracingOptions = {}): GenAiTrac
       );
     },
     startStageSpan,
-    async withStage(name, fn, params) {
-      const stage = startStageSpan(name, params);
+    withStage(name, fn, params) {
+      // Not an `async` function: the gateway runs several stages per request, and an async
+      // frame with its `await` costs extra promises and a suspension each, even when `fn`
+      // answers synchronously. Every outcome is still a promise, and a throw a rejection.
+      let stage: SpanHandle | undefined;
       try {
-        return await context.with(stage.context, () => fn(stage));
+        const handle = startStageSpan(name, params);
+        stage = handle;
+        const result = context.with(handle.context, () => fn(handle));
+        if (!isThenable(result)) {
+          handle.end();
+          return Promise.resolve(result);
+        }
+        // `Promise.resolve` returns a native promise as is and adopts any other thenable, as
+        // `await` did.
+        return Promise.resolve(result).then(
+          (value) => {
+            handle.end();
+            return value;
+          },
+          (error: unknown) => {
+            handle.fail(error);
+            handle.end();
+            throw error;
+          },
+        );
       } catch (error) {
-        stage.fail(error);
-        throw error;
-      } finally {
-        stage.end();
+        stage?.fail(error);
+        stage?.end();
+        return Promise.reject(error);
       }
     },
   };
