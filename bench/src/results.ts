@@ -16,6 +16,8 @@ export interface Meta {
   command: string;
   durationS: number;
   runs: number;
+  /** Seconds of load a new gateway process got before its first measured run; absent in older files. */
+  processWarmupS?: number;
 }
 
 /** One side of a paired run. */

@@ -9,7 +9,8 @@
 // closed-loop run, default 4), BENCH_RUNS (default 2), BENCH_SOAK_REQUESTS (default 50000),
 // BENCH_HOLD_STREAMS (default 1000), BENCH_WORKERS (multi-process workers, default one per core),
 // REDIS_URL (default redis://127.0.0.1:6379), BENCH_RESULTS_DIR (default results/),
-// BENCH_CALLGRIND_WARMUP / BENCH_CALLGRIND_REQUESTS (instructions section, default 2000 / 1000).
+// BENCH_CALLGRIND_WARMUP / BENCH_CALLGRIND_REQUESTS (instructions section, default 2000 / 1000),
+// BENCH_PROCESS_WARMUP_S (load a new gateway gets before its first measured run, default 10).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -44,6 +45,22 @@ const HOLD_STREAMS = Number(env.BENCH_HOLD_STREAMS ?? 1000);
 const WORKERS = Number(env.BENCH_WORKERS ?? availableParallelism());
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WARMUP_S = 1;
+/**
+ * Load a freshly started gateway (or floor proxy) gets before its first measured run. Between runs
+ * of a warm process 1 s is enough, but a new process under load needs 6–8 s (some 40,000
+ * requests) before its CPU per request settles (303 → 155 µs at c=64 on the 2-core machine): V8
+ * compiles the request path on a background thread that competes with the load for the cores.
+ * Without it, run 1 of every section measured the JIT as much as the gateway.
+ */
+const PROCESS_WARMUP_S = Number(env.BENCH_PROCESS_WARMUP_S ?? 10);
+const warmedProcesses = new WeakSet<Running>();
+
+/** Gives a newly started gateway {@link PROCESS_WARMUP_S} of `via` at 16 connections, once. */
+async function warmProcess(gateway: Running, via: Target): Promise<void> {
+  if (PROCESS_WARMUP_S <= 0 || warmedProcesses.has(gateway)) return;
+  warmedProcesses.add(gateway);
+  await runLoad<LoadResult>(loadSpec(via, { mode: 'closed', connections: 16 }, PROCESS_WARMUP_S, 0));
+}
 const SECTIONS = [
   'nonstream',
   'floor',
@@ -121,6 +138,7 @@ function meta(section: Section) {
     command: only ? `BENCH_ONLY=${[...only].join(',')} ${commandLine()}` : commandLine(),
     durationS: DURATION_S,
     runs: RUNS,
+    processWarmupS: PROCESS_WARMUP_S,
   };
 }
 
@@ -131,6 +149,7 @@ function commandLine(): string {
     'BENCH_SOAK_REQUESTS',
     'BENCH_HOLD_STREAMS',
     'BENCH_WORKERS',
+    'BENCH_PROCESS_WARMUP_S',
   ]
     .filter((k) => env[k] !== undefined)
     .map((k) => `${k}=${env[k]}`);
@@ -249,6 +268,7 @@ async function pairs(
   durationS = DURATION_S,
 ) {
   const runs = [];
+  await warmProcess(gateway, via);
   for (let run = 1; run <= RUNS; run++) {
     let d: SideResult;
     let g: SideResult;
@@ -731,6 +751,7 @@ async function sectionAblation(sim: Upstream) {
     gateways.push({ name, gw: await launch(`ablation-${i}`, features) });
   const out: { variant: string; runs: SideResult[] }[] = gateways.map((g) => ({ variant: g.name, runs: [] }));
   try {
+    for (const { gw } of gateways) await warmProcess(gw, target(gw.url));
     for (let run = 1; run <= Math.max(2, RUNS); run++) {
       for (const [i, { gw }] of gateways.entries()) {
         const side = await measureSide(target(gw.url), { mode: 'closed', connections }, DURATION_S, sim.pid, {
