@@ -252,7 +252,11 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
       `must be a positive integer, got ${String(options.maxBufferBytes)}`,
     );
   }
-  const stream = pino.destination({ dest: options.dest ?? 1, sync: false, maxLength });
+  // sonic-boom appends each line to the string it is about to write and measures that string's
+  // UTF-8 length on every line, so lines queued behind a slow write cost time in proportion to
+  // the queue (up to maxWrite, 16 KiB by default). At 4 KiB a cached answer, which is mostly its
+  // log line, took ~3 µs less CPU at 64 clients; the extra write calls cost less than that.
+  const stream = pino.destination({ dest: options.dest ?? 1, sync: false, maxLength, maxWrite: 4096 });
   const onDrop = options.onDrop;
   if (onDrop !== undefined) stream.on('drop', () => onDrop());
   return stream;
