@@ -12,7 +12,7 @@
 // BENCH_CALLGRIND_WARMUP / BENCH_CALLGRIND_REQUESTS (instructions section, default 2000 / 1000),
 // BENCH_PROCESS_WARMUP_S (load a new gateway gets before its first measured run, default 10).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -713,7 +713,11 @@ async function sectionProfile(sim: Upstream) {
   } finally {
     await gw.stop();
   }
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  // `llm-edge start` re-executes itself with its V8 flags (same pid), and Node may write a short
+  // profile of the process before the re-execution too: the gateway's is the largest.
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
   if (file === undefined) throw new Error('no CPU profile was written');
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
   const suffix = scenario === 'nonstream' ? '' : `-${scenario}`;
