@@ -18,7 +18,7 @@ for (const [name, rows, color] of [
   ['simulator upstream', addedByConcurrency(results, 'simulator'), colors.simulator],
   ['bare node:http upstream', addedByConcurrency(results, 'bare node:http'), colors['bare node:http']],
   ['multi-process, simulator', addedByConcurrency(results, 'cluster'), colors.multi],
-  ['floor proxy (no features), simulator', addedByConcurrency(results, 'floor'), colors.floor],
+  ['floor proxy, simulator', addedByConcurrency(results, 'floor'), colors.floor],
 ] as const) {
   if (rows.length === 0) continue;
   lines.push({
