@@ -185,6 +185,73 @@ describe('logRequest', () => {
     expect(lines[2]).toMatchObject({ level: 50, err: { type: 'Error', message: 'boom' } });
   });
 
+  it('writes the line pino itself would write, field for field and byte for byte', () => {
+    const { logger, lines } = capture({ base: { service: 'edge "one"' } });
+    const full = {
+      requestId: 'req_7',
+      route: 'chat.completions',
+      latencyMs: 12.3456789,
+      ttftMs: 3.0004,
+      overheadMs: Number.NaN,
+      keyName: 'team\\a',
+      clientIp: '::1',
+      provider: 'openai',
+      model: 'gpt-"4o"\n\u2028é\u0001',
+      target: 'openai-mini',
+      stream: false,
+      inputTokens: 9,
+      outputTokens: 2,
+      cachedInputTokens: 0,
+      costUsd: 1.25e-7,
+      cache: 'HIT' as const,
+      attempts: 2,
+      errorCode: 'LLM_EDGE_X',
+    };
+    const cases = [
+      { status: 200, level: 'info', msg: 'request completed' },
+      { status: 404, level: 'warn', msg: 'request rejected' },
+      { status: 503, level: 'error', msg: 'request failed' },
+    ] as const;
+    for (const { status, level, msg } of cases) {
+      logRequest(logger, { ...full, status });
+      // What pino writes for the same fields (rounded as logRequest rounds them).
+      const { requestId, route, latencyMs: _l, ttftMs: _t, overheadMs: _o, ...rest } = full;
+      logger[level](
+        { reqId: requestId, route, status, latencyMs: 12.346, ttftMs: 3, overheadMs: Number.NaN, ...rest },
+        msg,
+      );
+    }
+    const withoutTime = lines.map((line) => line.replace(/"time":\d+/, '"time":0'));
+    expect(withoutTime).toHaveLength(6);
+    for (let i = 0; i < 6; i += 2) expect(withoutTime[i]).toBe(withoutTime[i + 1]);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      service: 'edge "one"',
+      model: full.model,
+      overheadMs: null,
+    });
+  });
+
+  it('honours extra redaction paths, the level and child bindings', () => {
+    const redacting = capture({ redactPaths: ['clientIp'] });
+    logRequest(redacting.logger, {
+      requestId: 'r',
+      route: 'x',
+      status: 200,
+      latencyMs: 1,
+      clientIp: '10.0.0.9',
+    });
+    expect(redacting.parsed()[0]).toMatchObject({ clientIp: '[REDACTED]' });
+
+    const quiet = capture({ level: 'warn' });
+    logRequest(quiet.logger, { requestId: 'a', route: 'x', status: 200, latencyMs: 1 });
+    logRequest(quiet.logger, { requestId: 'b', route: 'x', status: 429, latencyMs: 1 });
+    expect(quiet.parsed().map((line) => line['reqId'])).toEqual(['b']);
+
+    const parent = capture();
+    logRequest(parent.logger.child({ worker: 2 }), { requestId: 'c', route: 'x', status: 200, latencyMs: 1 });
+    expect(parent.parsed()[0]).toMatchObject({ worker: 2, reqId: 'c', msg: 'request completed' });
+  });
+
   it('reports a failing logger instead of throwing', () => {
     const failures: unknown[] = [];
     const logger = createLogger({

@@ -15,6 +15,7 @@ import {
   sanitizeHeaders,
   scrubSecrets,
 } from './redaction';
+import { allowDirectRequestLines, roundMs, writeRequestLineDirect } from './request-line';
 
 /** Log levels accepted by {@link createLogger}; `silent` turns logging off. */
 export type LogLevel = Level | 'silent';
@@ -209,7 +210,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
   };
   if (options.base !== undefined) pinoOptions.base = options.base;
-  return options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+  const logger =
+    options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
+  // Extra redaction paths may name a request-line field, so such a logger writes them through pino.
+  if (resolved.redactPaths.length === 0) allowDirectRequestLines(logger);
+  return logger;
 }
 
 /** Options of {@link createLogDestination}. */
@@ -323,14 +328,15 @@ export function logRequest(
   options: { onFailure?: (error: unknown) => void } = {},
 ): void {
   try {
+    if (writeRequestLineDirect(logger, record)) return;
     const line: Record<string, unknown> = {
       reqId: record.requestId,
       route: record.route,
       status: record.status,
-      latencyMs: round(record.latencyMs),
+      latencyMs: roundMs(record.latencyMs),
     };
-    if (record.ttftMs !== undefined) line['ttftMs'] = round(record.ttftMs);
-    if (record.overheadMs !== undefined) line['overheadMs'] = round(record.overheadMs);
+    if (record.ttftMs !== undefined) line['ttftMs'] = roundMs(record.ttftMs);
+    if (record.overheadMs !== undefined) line['overheadMs'] = roundMs(record.overheadMs);
     if (record.keyName !== undefined) line['keyName'] = record.keyName;
     if (record.clientIp !== undefined) line['clientIp'] = record.clientIp;
     if (record.provider !== undefined) line['provider'] = record.provider;
@@ -352,10 +358,6 @@ export function logRequest(
     // A logger that throws (closed destination) must not fail the request it describes.
     options.onFailure?.(error);
   }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }
 
 export type { DestinationStream, Logger };
