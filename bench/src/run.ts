@@ -849,7 +849,7 @@ async function sectionInstructions(sim: Upstream) {
     },
   ];
   for (const config of configs) {
-    const runs: { instructionsPerRequest: number; requests: number }[] = [];
+    const runs: { instructionsPerRequest: number; mainThreadPerRequest: number; requests: number }[] = [];
     for (let run = 0; run < RUNS; run++) {
       const port = await freePort();
       const args =
@@ -882,9 +882,14 @@ async function sectionInstructions(sim: Upstream) {
           result = await runLoad<LoadResult>(fixedCount(requests));
         });
         const answered = result!.requests - result!.non2xx - result!.errors;
-        runs.push({ instructionsPerRequest: Math.round(total / answered), requests: answered });
+        const perRequest = (n: number) => Math.round(n / answered);
+        runs.push({
+          instructionsPerRequest: perRequest(total.total),
+          mainThreadPerRequest: perRequest(total.mainThread),
+          requests: answered,
+        });
         log(
-          `  ${config.name} run ${run + 1}: ${Math.round(total / answered).toLocaleString('en-US')} instructions/request`,
+          `  ${config.name} run ${run + 1}: ${perRequest(total.mainThread).toLocaleString('en-US')} instructions/request on the main thread, ${perRequest(total.total).toLocaleString('en-US')} in all threads`,
         );
       } finally {
         await counted.stop();
