@@ -1,11 +1,22 @@
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InvalidMonitoringOptionError } from './errors';
 import { createLogDestination, createLogger, type LoggerOptions, logRequest, serializeError } from './logger';
 import { scrubSecrets } from './redaction';
+
+const originalWrite = fs.write;
+
+/** Waits until `check` holds, polling; fails after `ms`. */
+async function until(check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 function capture(options: LoggerOptions = {}) {
   const lines: string[] = [];
@@ -333,5 +344,49 @@ describe('createLogDestination', () => {
   it('rejects a buffer bound that is not a positive integer', () => {
     expect(() => createLogDestination({ maxBufferBytes: 0 })).toThrow(InvalidMonitoringOptionError);
     expect(() => createLogDestination({ maxBufferBytes: 1.5 })).toThrow(/maxBufferBytes/);
+  });
+
+  it('gathers lines into batched writes and writes a lone line within the flush interval', async () => {
+    await withFile(async (path) => {
+      const destination = createLogDestination({ dest: path, batchBytes: 1024, flushIntervalMs: 50 });
+      await once(destination as unknown as NodeJS.EventEmitter, 'ready');
+      const writes: number[] = [];
+      const fd = (destination as unknown as { fd: number }).fd;
+      const spy = vi.spyOn(fs, 'write').mockImplementation(((...args: Parameters<typeof fs.write>) => {
+        if (args[0] === fd) writes.push(String(args[1]).length);
+        return originalWrite(...args);
+      }) as typeof fs.write);
+      try {
+        const logger = createLogger({ destination });
+        // One line per turn of the event loop, as a quiet gateway logs: unbatched, each is a write.
+        for (let i = 0; i < 40; i += 1) {
+          logger.info({ i }, 'a line of about a hundred bytes');
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        await until(() => readFileSync(path, 'utf8').trim().split('\n').length === 40, 2_000);
+        // 40 lines of ~100 bytes in a few writes of at least 1 KiB, not 40.
+        expect(writes.length).toBeGreaterThan(0);
+        expect(writes.length).toBeLessThanOrEqual(5);
+        const before = readFileSync(path, 'utf8').length;
+        logger.info({ lone: true }, 'written by the interval');
+        await until(() => readFileSync(path, 'utf8').length > before, 1_000);
+        expect(readFileSync(path, 'utf8')).toContain('"lone":true');
+      } finally {
+        spy.mockRestore();
+        destination.flushSync();
+      }
+    });
+  });
+
+  it('writes every line as it comes with batchBytes 0, and rejects bad batch options', async () => {
+    await withFile(async (path) => {
+      const destination = createLogDestination({ dest: path, batchBytes: 0 });
+      await once(destination as unknown as NodeJS.EventEmitter, 'ready');
+      createLogger({ destination }).info('at once');
+      await until(() => readFileSync(path, 'utf8').includes('at once'), 1_000);
+    });
+    expect(() => createLogDestination({ batchBytes: 4096 })).toThrow(/batchBytes/);
+    expect(() => createLogDestination({ batchBytes: -1 })).toThrow(InvalidMonitoringOptionError);
+    expect(() => createLogDestination({ flushIntervalMs: 0 })).toThrow(/flushIntervalMs/);
   });
 });
