@@ -19,10 +19,19 @@ export interface GatewayFeatures {
   logLevel?: 'info' | 'warn';
   /** Prometheus metrics. @default true */
   metrics?: boolean;
+  /**
+   * A second target, `warm` (the simulator's {@link WARM_MODEL} at this URL), that warm-up requests
+   * address by that model name: a gateway in front of a slow upstream is warmed with fast requests
+   * through the same code without touching the measured route.
+   */
+  warmUpstreamUrl?: string;
 }
 
 /** The model every scenario calls (served by the simulator; ignored by the bare server). */
 export const MODEL = 'gpt-4o-mini';
+
+/** The model of the `warm` target (see {@link GatewayFeatures.warmUpstreamUrl}). */
+export const WARM_MODEL = 'gpt-4o';
 
 /** A gateway config document for `features`. */
 export function gatewayConfig(f: GatewayFeatures): Record<string, unknown> {
@@ -30,10 +39,17 @@ export function gatewayConfig(f: GatewayFeatures): Record<string, unknown> {
     f.upstreamType === 'simulator'
       ? { type: 'simulator', api: 'openai', url: f.upstreamUrl, apiKey: 'sk-bench-upstream' }
       : { type: 'openai-compatible', baseURL: `${f.upstreamUrl}/v1`, apiKey: 'sk-bench-upstream' };
+  const warm = f.warmUpstreamUrl;
   return {
     server: { host: '127.0.0.1' },
-    providers: { upstream: provider },
-    targets: [{ id: 'mini', provider: 'upstream', model: MODEL }],
+    providers: {
+      upstream: provider,
+      ...(warm ? { warm: { type: 'simulator', api: 'openai', url: warm, apiKey: 'sk-bench-upstream' } } : {}),
+    },
+    targets: [
+      { id: 'mini', provider: 'upstream', model: MODEL },
+      ...(warm ? [{ id: 'warm', provider: 'warm', model: WARM_MODEL }] : []),
+    ],
     routing: { retry: { maxRetries: 0 } },
     ...(f.redisUrl ? { redis: { url: f.redisUrl, keyPrefix: f.redisPrefix ?? 'llm-edge-bench:' } } : {}),
     cache: { enabled: f.cache === true, l2: f.redisUrl !== undefined },

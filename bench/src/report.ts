@@ -320,7 +320,7 @@ if (first) {
   ];
   parts.push(`- Commands (from the repository root): ${commands.map((c) => `\`${c}\``).join('; ')}.`);
   parts.push(
-    `- Each closed-loop run: ${first.durationS} s measured after a 1 s warm-up, ${first.runs} runs per configuration, direct and gateway alternating (direct first in odd runs)${first.processWarmupS ? `; a newly started gateway first gets ${first.processWarmupS} s of the same requests at 16 connections, so that run 1 measures compiled code, not the JIT at work` : ''}.`,
+    `- Each closed-loop run: ${first.durationS} s measured after a 1 s warm-up, ${first.runs} runs per configuration, direct and gateway alternating (direct first in odd runs)${first.processWarmupS ? `; a newly started gateway first gets ${first.processWarmupS} s of the same requests at 16 connections (the streaming gateway: streams through a second target on the zero-latency simulator, since the paced upstream serves too few), so that run 1 measures compiled code, not the JIT at work` : ''}.`,
   );
 }
 parts.push('');
