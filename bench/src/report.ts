@@ -617,7 +617,7 @@ parts.push(
     'Instructions per request (callgrind)',
     'instructions',
     instructions
-      ? `Each process run under valgrind's callgrind (user-space instructions, the re-executed process followed), ${instructions[0]?.warmup.toLocaleString('en-US')} warm-up requests at c=${instructions[0]?.connections}, then instructions counted over a fixed number of requests. Unlike CPU time, the count barely moves with the load of the machine, so revisions can be compared by it; kernel time (the socket system calls) is not in it. Compare by the main thread's count: it holds the JavaScript, the runtime and the garbage collection the main thread runs. V8's background threads (concurrent compilation, GC helpers) do far more compiling under callgrind than in a normal run, and how much varies from run to run, so they are shown apart.\n\n` +
+      ? `Each process run under valgrind's callgrind (user-space instructions, the re-executed process followed), ${instructions[0]?.warmup.toLocaleString('en-US')} warm-up requests at c=${instructions[0]?.connections}, then instructions counted over a fixed number of requests. Unlike CPU time, the count hardly moves with the load of the machine, so revisions can be compared by it, though it still varies by a few per cent between runs (a major GC or a burst of compiling in the counted window or not); kernel time (the socket system calls) is not in it. The main thread's count holds the JavaScript, the runtime and the garbage collection the main thread runs. V8's background threads (concurrent compilation, GC helpers) are shown apart: under callgrind they compile far more than in a normal run, and the more the longer the process has run.\n\n` +
           markdownTable(
             [
               'process',
