@@ -15,7 +15,12 @@ import {
   sanitizeHeaders,
   scrubSecrets,
 } from './redaction';
-import { allowDirectRequestLines, roundMs, writeRequestLineDirect } from './request-line';
+import {
+  allowDirectRequestLines,
+  requestLineFields,
+  requestLineLevel,
+  writeRequestLineDirect,
+} from './request-line';
 
 /** Log levels accepted by {@link createLogger}; `silent` turns logging off. */
 export type LogLevel = Level | 'silent';
@@ -247,7 +252,13 @@ export interface LogDestinationOptions {
   flushIntervalMs?: number;
 }
 
-/** Most bytes handed to one write call (see {@link createLogDestination}). */
+/**
+ * Most bytes handed to one write call. sonic-boom appends each line to the string it is about to
+ * write and measures that string's UTF-8 length on every line, so lines queued behind a slow write
+ * cost time in proportion to the queue (up to maxWrite, 16 KiB by default). At 4 KiB a cached
+ * answer, which is mostly its log line, took ~3 µs less CPU at 64 clients; the extra write calls
+ * cost less than that.
+ */
 const MAX_WRITE_BYTES = 4096;
 
 /** A destination from {@link createLogDestination}; `flushSync()` writes what it still holds. */
@@ -274,10 +285,6 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
       `must be a positive integer, got ${String(options.maxBufferBytes)}`,
     );
   }
-  // sonic-boom appends each line to the string it is about to write and measures that string's
-  // UTF-8 length on every line, so lines queued behind a slow write cost time in proportion to
-  // the queue (up to maxWrite, 16 KiB by default). At 4 KiB a cached answer, which is mostly its
-  // log line, took ~3 µs less CPU at 64 clients; the extra write calls cost less than that.
   const batchBytes = options.batchBytes ?? 2048;
   if (!Number.isSafeInteger(batchBytes) || batchBytes < 0 || batchBytes >= MAX_WRITE_BYTES) {
     throw new InvalidMonitoringOptionError(
@@ -366,31 +373,10 @@ export function logRequest(
 ): void {
   try {
     if (writeRequestLineDirect(logger, record)) return;
-    const line: Record<string, unknown> = {
-      reqId: record.requestId,
-      route: record.route,
-      status: record.status,
-      latencyMs: roundMs(record.latencyMs),
-    };
-    if (record.ttftMs !== undefined) line['ttftMs'] = roundMs(record.ttftMs);
-    if (record.overheadMs !== undefined) line['overheadMs'] = roundMs(record.overheadMs);
-    if (record.keyName !== undefined) line['keyName'] = record.keyName;
-    if (record.clientIp !== undefined) line['clientIp'] = record.clientIp;
-    if (record.provider !== undefined) line['provider'] = record.provider;
-    if (record.model !== undefined) line['model'] = record.model;
-    if (record.target !== undefined) line['target'] = record.target;
-    if (record.stream !== undefined) line['stream'] = record.stream;
-    if (record.inputTokens !== undefined) line['inputTokens'] = record.inputTokens;
-    if (record.outputTokens !== undefined) line['outputTokens'] = record.outputTokens;
-    if (record.cachedInputTokens !== undefined) line['cachedInputTokens'] = record.cachedInputTokens;
-    if (record.costUsd !== undefined) line['costUsd'] = record.costUsd;
-    if (record.cache !== undefined) line['cache'] = record.cache;
-    if (record.attempts !== undefined) line['attempts'] = record.attempts;
-    if (record.errorCode !== undefined) line['errorCode'] = record.errorCode;
+    const line: Record<string, unknown> = requestLineFields(record);
     if (record.error !== undefined) line['err'] = record.error;
-    if (record.status >= 500) logger.error(line, 'request failed');
-    else if (record.status >= 400) logger.warn(line, 'request rejected');
-    else logger.info(line, 'request completed');
+    const { level, msg } = requestLineLevel(record.status);
+    logger[level](line, msg);
   } catch (error) {
     // A logger that throws (closed destination) must not fail the request it describes.
     options.onFailure?.(error);

@@ -25,25 +25,70 @@ function stateOf<T>(logger: Logger, symbol: symbol): T {
 /** Loggers from `createLogger` whose output a request line may be written to directly. */
 const directLoggers = new WeakSet<Logger>();
 
-/** Marks `logger` (made by `createLogger`, with only the built-in redaction) for direct request lines. */
+/**
+ * Marks `logger` (made by `createLogger`, with only the built-in redaction) for direct request
+ * lines, unless its destination or options change what pino writes: a multistream needs the level
+ * and object beside the line, and hooks, mixins and a nested key change the line itself. All of
+ * these are fixed when the logger is made, so they are checked once, here.
+ */
 export function allowDirectRequestLines(logger: Logger): void {
+  const stream = stateOf<Record<symbol, unknown>>(logger, symbols.streamSym);
+  if (
+    stream[symbols.needsMetadataGsym] === true ||
+    stateOf<unknown>(logger, symbols.mixinSym) ||
+    stateOf<unknown>(logger, symbols.nestedKeySym) ||
+    stateOf<{ streamWrite?: unknown } | undefined>(logger, symbols.hooksSym)?.streamWrite
+  ) {
+    return;
+  }
   directLoggers.add(logger);
 }
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const;
 
-function text(value: string): string {
-  return JSON.stringify(value);
-}
-
-function num(value: number): string {
-  // As pino writes numbers: a non-finite one becomes null.
-  return Number.isFinite(value) ? String(value) : 'null';
+/** The level and message of a request line: `info` below 400, `warn` for 4xx, `error` for 5xx. */
+export function requestLineLevel(status: number): { level: keyof typeof LEVELS; msg: string } {
+  if (status >= 500) return { level: 'error', msg: 'request failed' };
+  if (status >= 400) return { level: 'warn', msg: 'request rejected' };
+  return { level: 'info', msg: 'request completed' };
 }
 
 /** Milliseconds as logged: rounded to the microsecond. */
-export function roundMs(ms: number): number {
+function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/** The fields of a request line, in order, absent ones left out (the error is added by the caller). */
+export function requestLineFields(record: RequestLogRecord): Record<string, string | number | boolean> {
+  const line: Record<string, string | number | boolean> = {
+    reqId: record.requestId,
+    route: record.route,
+    status: record.status,
+    latencyMs: roundMs(record.latencyMs),
+  };
+  if (record.ttftMs !== undefined) line['ttftMs'] = roundMs(record.ttftMs);
+  if (record.overheadMs !== undefined) line['overheadMs'] = roundMs(record.overheadMs);
+  if (record.keyName !== undefined) line['keyName'] = record.keyName;
+  if (record.clientIp !== undefined) line['clientIp'] = record.clientIp;
+  if (record.provider !== undefined) line['provider'] = record.provider;
+  if (record.model !== undefined) line['model'] = record.model;
+  if (record.target !== undefined) line['target'] = record.target;
+  if (record.stream !== undefined) line['stream'] = record.stream;
+  if (record.inputTokens !== undefined) line['inputTokens'] = record.inputTokens;
+  if (record.outputTokens !== undefined) line['outputTokens'] = record.outputTokens;
+  if (record.cachedInputTokens !== undefined) line['cachedInputTokens'] = record.cachedInputTokens;
+  if (record.costUsd !== undefined) line['costUsd'] = record.costUsd;
+  if (record.cache !== undefined) line['cache'] = record.cache;
+  if (record.attempts !== undefined) line['attempts'] = record.attempts;
+  if (record.errorCode !== undefined) line['errorCode'] = record.errorCode;
+  return line;
+}
+
+/** A field value as pino writes it: strings escaped, a non-finite number as null. */
+function jsonValue(value: string | number | boolean): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  return value ? 'true' : 'false';
 }
 
 /**
@@ -52,39 +97,17 @@ export function roundMs(ms: number): number {
  */
 export function writeRequestLineDirect(logger: Logger, record: RequestLogRecord): boolean {
   if (record.error !== undefined || !directLoggers.has(logger)) return false;
-  const stream = stateOf<Destination & Record<symbol, unknown>>(logger, symbols.streamSym);
-  // A multistream needs the level and object beside the line; hooks and mixins change the line.
-  if (
-    stream[symbols.needsMetadataGsym] === true ||
-    stateOf<unknown>(logger, symbols.mixinSym) ||
-    stateOf<unknown>(logger, symbols.nestedKeySym) ||
-    stateOf<{ streamWrite?: unknown } | undefined>(logger, symbols.hooksSym)?.streamWrite
-  ) {
-    return false;
-  }
-  const status = record.status;
-  const label = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-  if (!logger.isLevelEnabled(label)) return true;
-  const prefix = stateOf<Record<number, string>>(logger, symbols.lsCacheSym)[LEVELS[label]];
+  const { level, msg } = requestLineLevel(record.status);
+  if (!logger.isLevelEnabled(level)) return true;
+  const prefix = stateOf<Record<number, string>>(logger, symbols.lsCacheSym)[LEVELS[level]];
   if (prefix === undefined) return false;
-  let line = `${prefix}${stateOf<() => string>(logger, symbols.timeSym)()}${stateOf<string>(logger, symbols.chindingsSym)},"reqId":${text(record.requestId)},"route":${text(record.route)},"status":${num(status)},"latencyMs":${num(roundMs(record.latencyMs))}`;
-  if (record.ttftMs !== undefined) line += `,"ttftMs":${num(roundMs(record.ttftMs))}`;
-  if (record.overheadMs !== undefined) line += `,"overheadMs":${num(roundMs(record.overheadMs))}`;
-  if (record.keyName !== undefined) line += `,"keyName":${text(record.keyName)}`;
-  if (record.clientIp !== undefined) line += `,"clientIp":${text(record.clientIp)}`;
-  if (record.provider !== undefined) line += `,"provider":${text(record.provider)}`;
-  if (record.model !== undefined) line += `,"model":${text(record.model)}`;
-  if (record.target !== undefined) line += `,"target":${text(record.target)}`;
-  if (record.stream !== undefined) line += `,"stream":${record.stream ? 'true' : 'false'}`;
-  if (record.inputTokens !== undefined) line += `,"inputTokens":${num(record.inputTokens)}`;
-  if (record.outputTokens !== undefined) line += `,"outputTokens":${num(record.outputTokens)}`;
-  if (record.cachedInputTokens !== undefined) line += `,"cachedInputTokens":${num(record.cachedInputTokens)}`;
-  if (record.costUsd !== undefined) line += `,"costUsd":${num(record.costUsd)}`;
-  if (record.cache !== undefined) line += `,"cache":${text(record.cache)}`;
-  if (record.attempts !== undefined) line += `,"attempts":${num(record.attempts)}`;
-  if (record.errorCode !== undefined) line += `,"errorCode":${text(record.errorCode)}`;
-  const msg =
-    label === 'error' ? 'request failed' : label === 'warn' ? 'request rejected' : 'request completed';
-  stream.write(`${line},"msg":"${msg}"${stateOf<string>(logger, symbols.endSym)}`);
+  let line =
+    prefix + stateOf<() => string>(logger, symbols.timeSym)() + stateOf<string>(logger, symbols.chindingsSym);
+  const fields = requestLineFields(record);
+  // The keys are the fixed identifiers above: none needs escaping.
+  for (const key in fields) line += `,"${key}":${jsonValue(fields[key]!)}`;
+  stateOf<Destination>(logger, symbols.streamSym).write(
+    `${line},"msg":"${msg}"${stateOf<string>(logger, symbols.endSym)}`,
+  );
   return true;
 }
