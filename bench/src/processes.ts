@@ -104,24 +104,80 @@ export interface GatewayLaunch {
   workers?: number;
   /** Write a V8 CPU profile into this directory on exit. */
   cpuProfDir?: string;
+  /** Run with `--trace-gc` and collect every major GC (see {@link MajorGc}). */
+  traceGc?: boolean;
 }
 
-/** Starts the gateway with `llm-edge start` (request log lines go to /dev/null). */
-export async function startGateway(launch: GatewayLaunch): Promise<Running & { url: string }> {
+/** One major GC (mark-compact) of the gateway, read from its `--trace-gc` line. */
+export interface MajorGc {
+  /** When the line arrived, ms on the suite's clock (`Date.now()`). */
+  at: number;
+  /** Heap in use before and after the collection, MB (V8's own figures). */
+  beforeMB: number;
+  afterMB: number;
+  /** Heap V8 kept committed after it, MB. */
+  committedMB: number;
+}
+
+// `[pid:isolate]  1234 ms: Mark-Compact 99.8 (164.9) -> 47.1 (177.4) MB, ...` (also `Mark-Compact (reduce)`).
+const MARK_COMPACT = /Mark-Compact(?: \(reduce\))? ([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/;
+
+/**
+ * Starts a `grep` that keeps only the major-GC lines of what is written into its stdin. The
+ * gateway's stdout (its request log lines as well as V8's GC trace) goes straight into it, so the
+ * suite's own process never reads the log traffic.
+ */
+function majorGcReader(into: MajorGc[]): ChildProcess {
+  const grep = spawn('grep', ['--line-buffered', '-F', 'Mark-Compact'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  let buffer = '';
+  grep.stdout!.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    let nl = buffer.indexOf('\n');
+    while (nl !== -1) {
+      const m = MARK_COMPACT.exec(buffer.slice(0, nl));
+      if (m)
+        into.push({
+          at: Date.now(),
+          beforeMB: Number(m[1]),
+          afterMB: Number(m[3]),
+          committedMB: Number(m[4]),
+        });
+      buffer = buffer.slice(nl + 1);
+      nl = buffer.indexOf('\n');
+    }
+  });
+  return grep;
+}
+
+/**
+ * Starts the gateway with `llm-edge start` (request log lines go to /dev/null, or through the
+ * major-GC filter with {@link GatewayLaunch.traceGc}).
+ */
+export async function startGateway(
+  launch: GatewayLaunch,
+): Promise<Running & { url: string; majorGcs: MajorGc[] }> {
   const nodeArgs = launch.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${launch.cpuProfDir}`] : [];
+  // A flag on the node command line is kept when `start` re-executes itself with its own V8 flags.
+  if (launch.traceGc) nodeArgs.push('--trace-gc');
   let entry = [AGENT_CLI, 'start', '--config', launch.configFile, '--port', String(launch.port)];
   if (launch.workers !== undefined) entry = [...entry, '--workers', String(launch.workers)];
+  const majorGcs: MajorGc[] = [];
+  const grep = launch.traceGc ? majorGcReader(majorGcs) : undefined;
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', grep ? grep.stdin! : 'ignore', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
+  // The gateway holds the pipe's write end now; grep ends when the gateway does.
+  grep?.stdin?.destroy();
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-8000);
   });
   const url = `http://127.0.0.1:${launch.port}`;
   await waitHealthy(url, child, () => stderr);
-  return { url, pid: child.pid!, child, stop: stopper(child) };
+  return { url, pid: child.pid!, child, stop: stopper(child), majorGcs };
 }
 
 /** Runs one load-generator process to completion and returns its JSON result. */

@@ -256,8 +256,36 @@ interface SoakData {
   settledRssBytes: number;
   peakRssBytes: number;
   series: { t: number; rssMB: number }[];
+  /** Major GCs during the run (absent in results from before the soak traced them). */
+  majorGcs?: { t: number; beforeMB: number; afterMB: number; committedMB: number }[];
 }
 const soak = results['soak']?.data as SoakData | undefined;
+
+/** The heap left after the major GCs of each tenth of the soak: what is live, apart from what RSS keeps. */
+function liveHeapByTenth(
+  data: SoakData,
+): { from: number; to: number; count: number; min: number; median: number; max: number }[] {
+  const gcs = data.majorGcs ?? [];
+  if (gcs.length === 0) return [];
+  const span = data.durationS / 10;
+  const out = [];
+  for (let i = 0; i < 10; i++) {
+    const from = i * span;
+    const to = (i + 1) * span;
+    const after = gcs.filter((gc) => gc.t >= from && (gc.t < to || i === 9)).map((gc) => gc.afterMB);
+    if (after.length === 0) continue;
+    out.push({
+      from,
+      to,
+      count: after.length,
+      min: Math.min(...after),
+      median: median(after),
+      max: Math.max(...after),
+    });
+  }
+  return out;
+}
+const liveHeap = soak ? liveHeapByTenth(soak) : [];
 let soakTrend: { first: number; last: number; half: number; end: number } | undefined;
 if (soak) {
   const q = Math.max(1, Math.floor(soak.series.length / 4));
@@ -272,7 +300,11 @@ if (soak) {
   const growth = ((soakTrend.end - soakTrend.half) / soakTrend.half) * 100;
   targets.push({
     target: `no RSS growth over ${soak.requests.toLocaleString('en-US')} requests (RSS at the end vs halfway ≤ +2 %, i.e. no trend once V8 has sized its heap)`,
-    measured: `halfway ${fixed(soakTrend.half, 1)} → end ${fixed(soakTrend.end, 1)} MB (${signed(growth, 1)} %); whole run: before ${mb(soak.beforeRssBytes)}, after ${mb(soak.afterRssBytes)}, 5 s later ${mb(soak.settledRssBytes)} MB`,
+    measured:
+      `halfway ${fixed(soakTrend.half, 1)} → end ${fixed(soakTrend.end, 1)} MB (${signed(growth, 1)} %); whole run: before ${mb(soak.beforeRssBytes)}, after ${mb(soak.afterRssBytes)}, 5 s later ${mb(soak.settledRssBytes)} MB` +
+      (liveHeap.length >= 2
+        ? `; heap left after each major GC (what is live): first tenth ${fixed(liveHeap[0]!.min, 0)}–${fixed(liveHeap[0]!.max, 0)} MB, last tenth ${fixed(liveHeap.at(-1)!.min, 0)}–${fixed(liveHeap.at(-1)!.max, 0)} MB`
+        : ''),
     value: growth,
     bound: 2,
     kind: 'max',
@@ -532,7 +564,18 @@ parts.push(
           )
             .filter((s) => s !== undefined)
             .map((s) => `${fixed(s.t, 0)} s: ${fixed(s.rssMB, 0)}`)
-            .join(' · ')
+            .join(' · ') +
+          (liveHeap.length > 0
+            ? `\n\nThe heap left after each major GC (V8's \`--trace-gc\`, ${soak.majorGcs!.length} major GCs in the run): what the gateway holds live, apart from the memory the process keeps committed. RSS that steps up while this stays flat is V8 and the allocators keeping free memory, not data piling up.\n\n` +
+              markdownTable(
+                ['part of the run', 'major GCs', 'heap after, min / median / max MB'],
+                liveHeap.map((w) => [
+                  `${fixed(w.from, 0)}–${fixed(w.to, 0)} s`,
+                  String(w.count),
+                  `${fixed(w.min, 1)} / ${fixed(w.median, 1)} / ${fixed(w.max, 1)}`,
+                ]),
+              )
+            : '')
       : '',
   ),
 );

@@ -171,7 +171,7 @@ async function writeConfig(name: string, features: GatewayFeatures): Promise<str
 async function launch(
   name: string,
   features: GatewayFeatures,
-  extra: { workers?: number; cpuProfDir?: string } = {},
+  extra: { workers?: number; cpuProfDir?: string; traceGc?: boolean } = {},
 ) {
   const configFile = await writeConfig(name, features);
   return startGateway({ configFile, port: await freePort(), ...extra });
@@ -783,7 +783,9 @@ async function sectionAblation(sim: Upstream) {
 }
 
 async function sectionSoak(sim: Upstream) {
-  const gw = await launch('soak', { upstreamUrl: sim.url, upstreamType: 'simulator' });
+  // V8's GC trace gives the heap left after each major GC: what is live, apart from the memory
+  // the process merely keeps, so a leak and V8 sizing its heap can be told apart.
+  const gw = await launch('soak', { upstreamUrl: sim.url, upstreamType: 'simulator' }, { traceGc: true });
   try {
     const connections = 64;
     const warm = Math.max(20_000, Math.round(SOAK_REQUESTS * 0.02));
@@ -800,8 +802,10 @@ async function sectionSoak(sim: Upstream) {
     await new Promise((r) => setTimeout(r, 2000));
     const sampler = new RssSampler(gw.pid);
     const before = sampler.now();
+    const startedAt = Date.now();
     sampler.start(1000, true);
     const result = await runLoad<LoadResult>(spec(SOAK_REQUESTS));
+    const endedAt = Date.now();
     const peak = sampler.stop();
     const after = sampler.now();
     await new Promise((r) => setTimeout(r, 5000));
@@ -824,9 +828,17 @@ async function sectionSoak(sim: Upstream) {
       settledRssBytes: settled,
       peakRssBytes: peak,
       series,
+      majorGcs: gw.majorGcs
+        .filter((gc) => gc.at >= startedAt && gc.at <= endedAt)
+        .map((gc) => ({
+          t: Number(((gc.at - startedAt) / 1000).toFixed(1)),
+          beforeMB: gc.beforeMB,
+          afterMB: gc.afterMB,
+          committedMB: gc.committedMB,
+        })),
     };
     log(
-      `  soak ${SOAK_REQUESTS} requests at ${rps(result.rps)} rps: RSS before ${mb(before)} MB, after ${mb(after)} MB, settled ${mb(settled)} MB, peak ${mb(peak)} MB`,
+      `  soak ${SOAK_REQUESTS} requests at ${rps(result.rps)} rps: RSS before ${mb(before)} MB, after ${mb(after)} MB, settled ${mb(settled)} MB, peak ${mb(peak)} MB; ${data.majorGcs.length} major GCs`,
     );
     save('soak', data);
   } finally {
