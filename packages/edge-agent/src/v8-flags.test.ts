@@ -22,11 +22,8 @@ describe('missingV8Flags', () => {
   });
 
   it('a flag set on the node command line or in NODE_OPTIONS wins, in either spelling', () => {
-    expect(missingV8Flags(['--max_semi_space_size=32'], {})).toEqual(['--heap-growing-percent=100']);
-    expect(missingV8Flags(['--max_semi_space_size=32', '--heap_growing_percent=50'], {})).toEqual([]);
-    expect(missingV8Flags([], { NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=1' })).toEqual([
-      '--heap-growing-percent=100',
-    ]);
+    expect(missingV8Flags(['--max_semi_space_size=32'], {})).toEqual([]);
+    expect(missingV8Flags([], { NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=1' })).toEqual([]);
     expect(
       missingV8Flags(['--max-old-space-size=64'], {
         LLM_EDGE_V8_FLAGS: '--max-semi-space-size=2 --max-old-space-size=900',

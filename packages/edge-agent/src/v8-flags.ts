@@ -14,17 +14,10 @@ export const V8_FLAGS_ENV = 'LLM_EDGE_V8_FLAGS';
  * semi-space at 8 MB keeps the young generation at 16 MB. A 16 MB semi-space spent less CPU in
  * short runs (what survives each scavenge is the in-flight requests' state, copied less often
  * with more room) but not measurably less over longer ones, and held 20–90 MB more RSS under
- * sustained load.
- *
- * The old generation fills with the in-flight requests' promoted garbage until a major GC; V8 lets
- * it grow to up to four times what the last one left when GC is cheap next to the program's work,
- * which for a gateway (~30 MB live) meant ~106 MB of heap before each major GC. A growing factor of
- * 2 (`--heap-growing-percent=100`) runs major GCs about twice as often, on the same small live set,
- * and cut peak RSS under load by 60–70 MB at no measurable CPU cost. Nothing here caps the old
- * generation: a busy gateway with many open streams must be able to grow its heap rather than run
- * out of it.
+ * sustained load. Nothing here caps the old generation: a busy gateway with many open streams must
+ * be able to grow its heap rather than run out of it.
  */
-export const DEFAULT_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=100'];
+export const DEFAULT_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
 /** `--max_semi_space_size=8` → `max-semi-space-size`; `undefined` for what is not a flag. */
 function flagName(arg: string): string | undefined {
