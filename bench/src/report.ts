@@ -286,6 +286,9 @@ function liveHeapByTenth(
   return out;
 }
 const liveHeap = soak ? liveHeapByTenth(soak) : [];
+// The tenth that ends halfway and the last one, as RSS is compared halfway → end.
+const halfwayHeap = soak ? liveHeap.find((w) => Math.abs(w.to - soak.durationS / 2) < 1e-6) : undefined;
+const endHeap = liveHeap.length >= 2 ? liveHeap.at(-1) : undefined;
 let soakTrend: { first: number; last: number; half: number; end: number } | undefined;
 if (soak) {
   const q = Math.max(1, Math.floor(soak.series.length / 4));
@@ -302,8 +305,8 @@ if (soak) {
     target: `no RSS growth over ${soak.requests.toLocaleString('en-US')} requests (RSS at the end vs halfway ≤ +2 %, i.e. no trend once V8 has sized its heap)`,
     measured:
       `halfway ${fixed(soakTrend.half, 1)} → end ${fixed(soakTrend.end, 1)} MB (${signed(growth, 1)} %); whole run: before ${mb(soak.beforeRssBytes)}, after ${mb(soak.afterRssBytes)}, 5 s later ${mb(soak.settledRssBytes)} MB` +
-      (liveHeap.length >= 2
-        ? `; heap left after each major GC (what is live): first tenth ${fixed(liveHeap[0]!.min, 0)}–${fixed(liveHeap[0]!.max, 0)} MB, last tenth ${fixed(liveHeap.at(-1)!.min, 0)}–${fixed(liveHeap.at(-1)!.max, 0)} MB`
+      (halfwayHeap !== undefined && endHeap !== undefined
+        ? `; heap left after each major GC (what is live), median: halfway ${fixed(halfwayHeap.median, 1)} → last tenth ${fixed(endHeap.median, 1)} MB`
         : ''),
     value: growth,
     bound: 2,
