@@ -131,6 +131,10 @@ function majorGcReader(into: MajorGc[]): ChildProcess {
   const grep = spawn('grep', ['--line-buffered', '-F', 'Mark-Compact'], {
     stdio: ['pipe', 'pipe', 'ignore'],
   });
+  // Say so, rather than crash the suite, if grep cannot run: the report then has no heap table.
+  grep.once('error', (error) => {
+    process.stderr.write(`  major-GC trace unavailable: ${error.message}\n`);
+  });
   let buffer = '';
   grep.stdout!.on('data', (d: Buffer) => {
     buffer += d.toString();
