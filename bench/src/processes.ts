@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadSpec } from './load.ts';
 import type { UpstreamSpec } from './upstream.ts';
@@ -135,22 +136,10 @@ function majorGcReader(into: MajorGc[]): ChildProcess {
   grep.once('error', (error) => {
     process.stderr.write(`  major-GC trace unavailable: ${error.message}\n`);
   });
-  let buffer = '';
-  grep.stdout!.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl = buffer.indexOf('\n');
-    while (nl !== -1) {
-      const m = MARK_COMPACT.exec(buffer.slice(0, nl));
-      if (m)
-        into.push({
-          at: Date.now(),
-          beforeMB: Number(m[1]),
-          afterMB: Number(m[3]),
-          committedMB: Number(m[4]),
-        });
-      buffer = buffer.slice(nl + 1);
-      nl = buffer.indexOf('\n');
-    }
+  createInterface({ input: grep.stdout! }).on('line', (line) => {
+    const m = MARK_COMPACT.exec(line);
+    if (m)
+      into.push({ at: Date.now(), beforeMB: Number(m[1]), afterMB: Number(m[3]), committedMB: Number(m[4]) });
   });
   return grep;
 }

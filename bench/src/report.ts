@@ -264,7 +264,7 @@ const soak = results['soak']?.data as SoakData | undefined;
 /** The heap left after the major GCs of each tenth of the soak: what is live, apart from what RSS keeps. */
 function liveHeapByTenth(
   data: SoakData,
-): { from: number; to: number; count: number; min: number; median: number; max: number }[] {
+): { tenth: number; from: number; to: number; count: number; min: number; median: number; max: number }[] {
   const gcs = data.majorGcs ?? [];
   if (gcs.length === 0) return [];
   const span = data.durationS / 10;
@@ -275,6 +275,7 @@ function liveHeapByTenth(
     const after = gcs.filter((gc) => gc.t >= from && (gc.t < to || i === 9)).map((gc) => gc.afterMB);
     if (after.length === 0) continue;
     out.push({
+      tenth: i,
       from,
       to,
       count: after.length,
@@ -287,7 +288,7 @@ function liveHeapByTenth(
 }
 const liveHeap = soak ? liveHeapByTenth(soak) : [];
 // The tenth that ends halfway and the last one, as RSS is compared halfway → end.
-const halfwayHeap = soak ? liveHeap.find((w) => Math.abs(w.to - soak.durationS / 2) < 1e-6) : undefined;
+const halfwayHeap = liveHeap.find((w) => w.tenth === 4);
 const endHeap = liveHeap.length >= 2 ? liveHeap.at(-1) : undefined;
 let soakTrend: { first: number; last: number; half: number; end: number } | undefined;
 if (soak) {

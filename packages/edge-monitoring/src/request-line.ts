@@ -68,6 +68,8 @@ export function requestLineFields(record: RequestLogRecord): Record<string, stri
   };
   if (record.ttftMs !== undefined) line['ttftMs'] = roundMs(record.ttftMs);
   if (record.overheadMs !== undefined) line['overheadMs'] = roundMs(record.overheadMs);
+  // Spelled out rather than looped over a list of names: a loop with computed keys measured
+  // ~150–230 ns more per line (bench/recorders.mjs), on every request.
   if (record.keyName !== undefined) line['keyName'] = record.keyName;
   if (record.clientIp !== undefined) line['clientIp'] = record.clientIp;
   if (record.provider !== undefined) line['provider'] = record.provider;
