@@ -426,6 +426,33 @@ describe('HTTP transport', () => {
       await server.closed;
     });
 
+    it('an error answer whose body is cut is still reported by its status', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(503, { 'content-type': 'application/json', 'content-length': '500' });
+        res.write('{"error":');
+        setTimeout(() => res.destroy(), 10);
+      });
+      const error = await failure(provider(server.url).chat(request));
+      expect({ kind: error.kind, status: error.status }).toEqual({ kind: 'overloaded', status: 503 });
+    });
+
+    it('an abort while the call waits for a free connection rejects at once', async () => {
+      const server = await serve(() => {});
+      const dispatcher = new Agent({ connections: 1 });
+      const p = createOpenAIProvider({ apiKey: 'sk-test', baseURL: `${server.url}/v1`, dispatcher });
+      // The first call holds the only connection: the upstream never answers it.
+      const holding = failure(p.chat(request, { signal: AbortSignal.timeout(5_000) }));
+      const controller = new AbortController();
+      const queued = failure(p.chat(request, { signal: controller.signal }));
+      setTimeout(() => controller.abort(new Error('client left')), 30);
+      const started = Date.now();
+      expect((await queued).kind).toBe('aborted');
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(server.connections).toBe(1);
+      await dispatcher.destroy();
+      expect((await holding).kind).not.toBe('server');
+    });
+
     it('a 2xx body that is not JSON is kind server with the status', async () => {
       const server = await serve((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/html' });
