@@ -395,7 +395,7 @@ describe('createLogDestination', () => {
       createLogger({ destination }).info('at once');
       await until(() => readFileSync(path, 'utf8').includes('at once'), 1_000);
     });
-    expect(() => createLogDestination({ batchBytes: 4096 })).toThrow(/batchBytes/);
+    expect(() => createLogDestination({ batchBytes: 64 * 1024 })).toThrow(/batchBytes/);
     expect(() => createLogDestination({ batchBytes: -1 })).toThrow(InvalidMonitoringOptionError);
     expect(() => createLogDestination({ flushIntervalMs: 0 })).toThrow(/flushIntervalMs/);
   });
