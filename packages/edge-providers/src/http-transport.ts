@@ -210,25 +210,12 @@ export class HttpTransport {
    */
   async json(request: TransportRequest): Promise<{ body: unknown; headers: Record<string, string> }> {
     const call = new UpstreamCall(this.#provider, this.#timeouts, request.signal);
-    const target = this.#target(request.url);
-    const { headers, body } = this.#encode(request);
+    const options = this.#dispatchOptions(request);
     const answer = await new Promise<CollectedAnswer>((resolve, reject) => {
       const handler = new CollectAnswer(call, this.#timeouts.idleMs, resolve, reject);
       call.arm(this.#timeouts.firstByteMs, 'first_byte');
       try {
-        this.#dispatcher.dispatch(
-          {
-            origin: target.origin,
-            path: target.path,
-            method: request.method,
-            headers,
-            body,
-            // Timeouts are enforced here so each maps to a named phase.
-            headersTimeout: 0,
-            bodyTimeout: 0,
-          },
-          handler,
-        );
+        this.#dispatcher.dispatch(options, handler);
       } catch (error) {
         handler.fail(error);
       }
@@ -272,35 +259,37 @@ export class HttpTransport {
 
   /** Sends the request under the call's first-byte timer and cancellation; resolves with undici's answer. */
   async #dispatch(request: TransportRequest, call: UpstreamCall): Promise<Dispatcher.ResponseData> {
-    const target = this.#target(request.url);
-    const { headers, body } = this.#encode(request);
+    const options = this.#dispatchOptions(request);
     call.arm(this.#timeouts.firstByteMs, 'first_byte');
     try {
-      return await this.#dispatcher.request({
-        origin: target.origin,
-        path: target.path,
-        method: request.method,
-        headers,
-        body,
-        signal: call.controller.signal,
-        // Timeouts are enforced here so each maps to a named phase.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
+      return await this.#dispatcher.request({ ...options, signal: call.controller.signal });
     } catch (error) {
       call.finish();
       throw call.translate(error);
     }
   }
 
-  /** The request's headers and its body as JSON text (with a JSON content type unless one is set). */
-  #encode(request: TransportRequest): { headers: Record<string, string>; body: string | undefined } {
-    if (request.body === undefined) return { headers: request.headers, body: undefined };
-    const headers =
-      request.headers['content-type'] === undefined
-        ? { ...request.headers, 'content-type': 'application/json' }
-        : request.headers;
-    return { headers, body: JSON.stringify(request.body) };
+  /**
+   * What undici is asked to send: the body as JSON text (with a JSON content type unless one is
+   * set), and undici's own timeouts off, since they are enforced here so each maps to a named phase.
+   */
+  #dispatchOptions(request: TransportRequest): Dispatcher.DispatchOptions {
+    const target = this.#target(request.url);
+    let headers = request.headers;
+    let body: string | undefined;
+    if (request.body !== undefined) {
+      body = JSON.stringify(request.body);
+      if (headers['content-type'] === undefined) headers = { ...headers, 'content-type': 'application/json' };
+    }
+    return {
+      origin: target.origin,
+      path: target.path,
+      method: request.method,
+      headers,
+      body,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    };
   }
 
   /** The origin and path of a URL; an adapter calls few distinct URLs, so parsing each once pays. */
