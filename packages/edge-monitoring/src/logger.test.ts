@@ -312,8 +312,11 @@ describe('createLogDestination', () => {
       await once(destination as unknown as NodeJS.EventEmitter, 'ready');
       const logger = createLogger({ destination });
       for (let i = 0; i < 500; i += 1) logger.info({ i, authorization: 'Bearer sk-secret' }, 'line');
-      destination.flushSync();
-      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      // A write goes out after the first batch and the rest queue behind it. They are written in
+      // turn, the last within the flush interval; flushSync() would not wait for the write in flight.
+      const text = () => readFileSync(path, 'utf8');
+      await until(() => text().split('\n').length > 500, 5_000);
+      const lines = text().trim().split('\n');
       expect(lines).toHaveLength(500);
       const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(parsed.map((p) => p['i'])).toEqual([...Array(500).keys()]);
