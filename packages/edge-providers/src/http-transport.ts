@@ -431,8 +431,7 @@ class UpstreamCall {
           reject(this.translate(error));
           return;
         }
-        const text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
-        resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+        resolve(bodyText(parts));
       };
       const onData = (chunk: Buffer): void => {
         parts.push(chunk);
@@ -452,6 +451,13 @@ class UpstreamCall {
       });
     });
   }
+}
+
+/** A body's chunks as UTF-8 text, a leading byte-order mark dropped. */
+function bodyText(parts: readonly Buffer[]): string {
+  if (parts.length === 0) return '';
+  const text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** A whole upstream answer as {@link CollectAnswer} gathered it. */
@@ -528,18 +534,7 @@ class CollectAnswer implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     this.#call.finish();
-    const parts = this.#parts;
-    const text =
-      parts.length === 0
-        ? ''
-        : parts.length === 1
-          ? parts[0]!.toString('utf8')
-          : Buffer.concat(parts).toString('utf8');
-    this.#resolve({
-      status: this.#status,
-      headers: this.#headers,
-      text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
-    });
+    this.#resolve({ status: this.#status, headers: this.#headers, text: bodyText(this.#parts) });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
