@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAnthropicProvider } from './anthropic-provider';
 import type { ChatChunk } from './chat-schemas';
 import { ProviderError } from './errors';
+import { HttpTransport } from './http-transport';
 import { createOpenAIProvider } from './openai-provider';
 import { parseChatRequest } from './parse-request';
 
@@ -483,6 +484,70 @@ describe('HTTP transport', () => {
       expect(seen['content-type']).toBe('application/json');
       expect(seen['x-team']).toBeUndefined();
       expect(seen['traceparent']).toBeUndefined();
+    });
+  });
+  describe('streamed bodies', () => {
+    const transport = (timeouts: Partial<Record<'connectMs' | 'firstByteMs' | 'idleMs', number>> = {}) =>
+      new HttpTransport({
+        provider: 'test',
+        timeouts: { connectMs: 1_000, firstByteMs: 1_000, idleMs: 1_000, ...timeouts },
+        mapErrorResponse: ({ status }) =>
+          new ProviderError({ provider: 'test', kind: 'server', status, message: `${status}` }),
+      });
+
+    it('pauses the upstream while the consumer is behind, without timing it out, and loses no byte', async () => {
+      const total = 32 * 1024 * 1024;
+      const piece = Buffer.alloc(64 * 1024, 'x');
+      let written = 0;
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        const pump = (): void => {
+          while (written < total) {
+            written += piece.length;
+            if (!res.write(piece)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        pump();
+      });
+      const http = transport({ idleMs: 100 });
+      const response = await http.send({ method: 'GET', url: `${server.url}/big`, headers: {} });
+      const chunks = response.chunks();
+      let received = (await chunks.next()).value?.byteLength ?? 0;
+      // The consumer holds its first chunk for three idle timeouts.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // What the server could write is bounded by the socket buffers and the transport's queue.
+      expect(written).toBeLessThan(total / 2);
+      for await (const chunk of chunks) received += chunk.byteLength;
+      expect(received).toBe(total);
+      await http.close();
+    });
+
+    it('a caller abort rejects the next read at once, even with chunks queued', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunkLine('a'));
+        setTimeout(() => res.write(chunkLine('b')), 10);
+      });
+      const http = transport();
+      const controller = new AbortController();
+      const response = await http.send({
+        method: 'GET',
+        url: `${server.url}/s`,
+        headers: {},
+        signal: controller.signal,
+      });
+      const chunks = response.chunks();
+      expect((await chunks.next()).done).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      controller.abort(new Error('client left'));
+      const error = await failure(chunks.next());
+      expect(error.kind).toBe('aborted');
+      await server.closed;
+      await http.close();
     });
   });
 });
