@@ -183,12 +183,13 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
 
   // Loaded here so that validate, print-config and hash-key start without the whole runtime.
   const { createGateway } = await import('./gateway');
-  const { createLogDestination } = await import('@llm-edge/monitoring');
+  const { closeLogDestination, createLogDestination } = await import('@llm-edge/monitoring');
   // Bounded: a reader of standard output that stops reading cannot make the gateway hold its log.
+  const logDestination = createLogDestination();
   const gateway: Gateway = createGateway(loaded.config, {
     env: io.env,
     source: loaded.source,
-    logDestination: createLogDestination(),
+    logDestination,
   });
   await gateway.start();
 
@@ -206,17 +207,21 @@ async function start(args: readonly string[], io: CliIo): Promise<number> {
       io.stderr(
         `llm-edge: ${signal} received, draining (deadline ${loaded.config.server.shutdownDeadlineMs} ms)`,
       );
-      gateway.stop().then(
-        () => {
+      gateway
+        .stop()
+        .then(
+          () => 0,
+          (error: unknown) => {
+            io.stderr(`llm-edge: shutdown failed: ${describeError(error)}`);
+            return 1;
+          },
+        )
+        // The last request lines may still be in a write: the exit must not cut them off.
+        .then((code) => closeLogDestination(logDestination).then(() => code))
+        .then((code) => {
           remove?.();
-          resolve(0);
-        },
-        (error: unknown) => {
-          io.stderr(`llm-edge: shutdown failed: ${describeError(error)}`);
-          remove?.();
-          resolve(1);
-        },
-      );
+          resolve(code);
+        });
     });
   });
   io.stdout(`llm-edge listening on ${gateway.url} (config: ${loaded.source})`);

@@ -179,6 +179,42 @@ describe('llm-edge CLI', () => {
     }
   });
 
+  it('start: SIGTERM right after a burst of requests exits with every request line written whole', async () => {
+    const key = 'sk-edge-cli-test-0123456789';
+    const gateway = await startGatewayProcess(['start', '--port', '0'], {
+      LLM_EDGE_DEV_KEY: key,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      const count = 400;
+      for (let i = 0; i < count; i += 8) {
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+              method: 'POST',
+              headers: {
+                authorization: `Bearer ${key}`,
+                'content-type': 'application/json',
+              },
+              body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+            });
+            expect(response.status).toBe(200);
+            await response.arrayBuffer();
+          }),
+        );
+      }
+      // Well inside the destination's flush interval: lines are still held, or in a write.
+      expect(await gateway.stop(15_000)).toBe(0);
+      const ids = gateway.output.lines
+        .filter((line) => line.includes('"request completed"'))
+        .map((line) => (JSON.parse(line) as { reqId: string }).reqId);
+      expect(ids).toHaveLength(count);
+      expect(new Set(ids).size).toBe(count);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it('start --workers 2: two worker processes answer on one port; SIGTERM stops them all, exit 0', async () => {
     const port = await freePort();
     const gateway = await startGatewayProcess(['start', '--port', String(port), '--workers', '2'], {

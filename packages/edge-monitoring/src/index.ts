@@ -11,6 +11,7 @@ export type {
   RequestLogRecord,
 } from './logger';
 export {
+  closeLogDestination,
   createLogDestination,
   createLogger,
   DEFAULT_LOGGER_OPTIONS,

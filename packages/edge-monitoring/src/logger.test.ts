@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { InvalidMonitoringOptionError } from './errors';
-import { createLogDestination, createLogger, type LoggerOptions, logRequest, serializeError } from './logger';
+import {
+  closeLogDestination,
+  createLogDestination,
+  createLogger,
+  type LoggerOptions,
+  logRequest,
+  serializeError,
+} from './logger';
 import { scrubSecrets } from './redaction';
 
 const originalWrite = fs.write;
@@ -321,6 +328,22 @@ describe('createLogDestination', () => {
       const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(parsed.map((p) => p['i'])).toEqual([...Array(500).keys()]);
       expect(lines.join('\n')).not.toContain('sk-secret');
+    });
+  });
+
+  it('closeLogDestination resolves only when every line is written, the write in flight included', async () => {
+    await withFile(async (path) => {
+      const destination = createLogDestination({ dest: path, flushIntervalMs: 60_000 });
+      await once(destination as unknown as NodeJS.EventEmitter, 'ready');
+      const logger = createLogger({ destination });
+      // Several 16 KiB batches: one goes out at once, the rest queue behind it.
+      for (let i = 0; i < 2_000; i += 1) logger.info({ i }, 'a line before the process exits');
+      await closeLogDestination(destination);
+      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      expect(lines.map((line) => (JSON.parse(line) as { i: number }).i)).toEqual([...Array(2_000).keys()]);
+      expect((destination as unknown as { destroyed: boolean }).destroyed).toBe(true);
+      // Again, and pino's flush at exit, do nothing on a closed destination.
+      await closeLogDestination(destination);
     });
   });
 

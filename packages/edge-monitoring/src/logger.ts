@@ -259,9 +259,15 @@ export interface LogDestinationOptions {
  */
 const MAX_WRITE_BYTES = 64 * 1024;
 
-/** A destination from {@link createLogDestination}; `flushSync()` writes what it still holds. */
+/**
+ * A destination from {@link createLogDestination}. `flushSync()` writes what it still holds but
+ * does not wait for a write already in flight; {@link closeLogDestination} does.
+ */
 export interface LogDestination extends DestinationStream {
   flushSync(): void;
+  /** Writes what it holds (after any write in flight), then closes; emits `close` when done. */
+  end(): void;
+  once(event: 'close', listener: () => void): unknown;
 }
 
 /**
@@ -311,6 +317,33 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
   const onDrop = options.onDrop;
   if (onDrop !== undefined) stream.on('drop', () => onDrop());
   return stream;
+}
+
+/**
+ * Writes every line `destination` holds, after the write it may have in flight, then closes it
+ * (standard output and error stay open). A process should await this before it exits: the flush
+ * pino runs at exit is synchronous, so it cannot wait for a write in flight, and a batch being
+ * written then is lost, or lands after the lines queued behind it. Resolves once everything is
+ * written, or after `timeoutMs` (a reader that stopped reading must not hold the exit). Nothing may
+ * be logged to the destination afterwards.
+ *
+ * @example
+ * await gateway.stop();
+ * await closeLogDestination(destination);
+ * process.exit(0);
+ */
+export function closeLogDestination(destination: LogDestination, timeoutMs = 5_000): Promise<void> {
+  // sonic-boom marks itself destroyed once closed (its type does not declare it).
+  if ((destination as { destroyed?: boolean }).destroyed === true) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    destination.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    destination.end();
+  });
 }
 
 /** Cache outcome reported on a request line and in the `x-llm-edge-cache` header. */
