@@ -83,8 +83,7 @@ function errorCode(error: unknown): string | undefined {
  * Answers are read through undici's dispatch handler rather than `request()`'s body stream: a JSON
  * answer is read whole and a streamed one chunk by chunk by one consumer, so the `Readable`, its
  * listeners, its async iterator and its abort wiring bought nothing: they were a tenth of the
- * instructions of a JSON request through the gateway, ~10k instructions per streamed chunk and
- * ~3.6 KB of heap per open stream.
+ * instructions of a JSON request through the gateway, and ~3.6 KB of heap per open stream.
  */
 export class HttpTransport {
   readonly #provider: string;
