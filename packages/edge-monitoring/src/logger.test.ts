@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -344,6 +345,31 @@ describe('createLogDestination', () => {
       expect((destination as unknown as { destroyed: boolean }).destroyed).toBe(true);
       // Again, and pino's flush at exit, do nothing on a closed destination.
       await closeLogDestination(destination);
+      // A line logged after the close is dropped and reported, never thrown at the code logging it.
+      let dropped = 0;
+      (destination as unknown as NodeJS.EventEmitter).on('drop', () => dropped++);
+      expect(() => logger.info({ i: 2_000 }, 'a line after the close')).not.toThrow();
+      expect(dropped).toBe(1);
+      expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(2_000);
+    });
+  });
+
+  it('closeLogDestination gives up after its timeout when the reader has gone (a broken pipe)', async () => {
+    await withFile(async (path) => {
+      const fifo = `${path}.fifo`;
+      execFileSync('mkfifo', [fifo]);
+      // A reader so the writer can open, then gone: every write fails with EPIPE.
+      const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      const writer = fs.openSync(fifo, fs.constants.O_WRONLY);
+      fs.closeSync(reader);
+      const destination = createLogDestination({ dest: writer, batchBytes: 0 });
+      const logger = createLogger({ destination });
+      logger.info('a line nobody reads');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      await closeLogDestination(destination, 300);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      fs.closeSync(writer);
     });
   });
 

@@ -324,8 +324,10 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
  * (standard output and error stay open). A process should await this before it exits: the flush
  * pino runs at exit is synchronous, so it cannot wait for a write in flight, and a batch being
  * written then is lost, or lands after the lines queued behind it. Resolves once everything is
- * written, or after `timeoutMs` (a reader that stopped reading must not hold the exit). Nothing may
- * be logged to the destination afterwards.
+ * written, or after `timeoutMs`: a reader that stopped reading, or a closed pipe, must not hold
+ * the exit for longer, and the pending timer keeps the process alive until then so the caller's
+ * own exit code stands. Lines logged while it writes are written too; lines logged after it
+ * closed are dropped and reported like lines past `maxBufferBytes` (the `drop` event).
  *
  * @example
  * await gateway.stop();
@@ -337,9 +339,13 @@ export function closeLogDestination(destination: LogDestination, timeoutMs = 5_0
   if ((destination as { destroyed?: boolean }).destroyed === true) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
-    timer.unref();
     destination.once('close', () => {
       clearTimeout(timer);
+      // A late line (a request that outlived the drain) must not throw in the code logging it.
+      const events = destination as unknown as NodeJS.EventEmitter;
+      destination.write = () => {
+        events.emit('drop');
+      };
       resolve();
     });
     destination.end();

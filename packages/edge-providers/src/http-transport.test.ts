@@ -526,6 +526,72 @@ describe('HTTP transport', () => {
       await http.close();
     });
 
+    it('a caller abort still counts after the body ended, while chunks are queued', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('the whole body');
+      });
+      const http = transport();
+      const controller = new AbortController();
+      const response = await http.send({
+        method: 'GET',
+        url: `${server.url}/s`,
+        headers: {},
+        signal: controller.signal,
+      });
+      // The body arrives and ends while nobody reads it.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      controller.abort(new Error('client left'));
+      expect((await failure(response.chunks().next())).kind).toBe('aborted');
+      await http.close();
+    });
+
+    it('reads waiting when the consumer closes the call end, and concurrent reads are served in order', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('a');
+        setTimeout(() => res.write('b'), 30);
+      });
+      const http = transport();
+      const response = await http.send({ method: 'GET', url: `${server.url}/s`, headers: {} });
+      const chunks = response.chunks();
+      const [first, second] = await Promise.all([chunks.next(), chunks.next()]);
+      expect([Buffer.from(first.value!).toString(), Buffer.from(second.value!).toString()]).toEqual([
+        'a',
+        'b',
+      ]);
+      const pending = chunks.next();
+      setTimeout(() => response.close(), 20);
+      expect(await pending).toEqual({ done: true, value: undefined });
+      await server.closed;
+      await http.close();
+    });
+
+    it('times out a stream that stalls after the consumer caught up with a paused upstream', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        // Enough to pause the transport, then nothing more, without ending.
+        res.write(Buffer.alloc(1024 * 1024, 'x'));
+      });
+      const http = transport({ idleMs: 100 });
+      const response = await http.send({ method: 'GET', url: `${server.url}/s`, headers: {} });
+      const chunks = response.chunks();
+      await chunks.next();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      let received = 0;
+      const error = await failure(
+        (async () => {
+          for await (const chunk of chunks) received += chunk.byteLength;
+        })(),
+      );
+      expect({ kind: error.kind, type: error.providerType }).toEqual({
+        kind: 'timeout',
+        type: 'timeout:idle',
+      });
+      expect(received).toBeGreaterThan(0);
+      await http.close();
+    });
+
     it('a caller abort rejects the next read at once, even with chunks queued', async () => {
       const server = await serve((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -308,15 +308,22 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 /** Why a streamed body's connection was cut by this side: no error object (and stack) per cut. */
 const CLOSED_BY_CONSUMER = new Error('upstream body closed by its consumer');
 
+/** A `next()` waiting for a streamed body's next chunk. */
+interface ChunkWaiter {
+  resolve: (step: IteratorResult<Uint8Array>) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * An undici dispatch handler for one upstream answer, under the call's first-byte and idle timers
  * and its cancellation. It settles its promise once: with the whole answer at its end, or, when
  * `streamed`, with a 2xx answer's head as soon as it arrives; or with the ProviderError of what cut
  * it short (the call's abort reason, or the transport failure).
  *
- * A streamed 2xx body is then its own pull iterator: chunks are handed to a waiting `next()`
- * directly or queued, and the connection is paused while the consumer is 64 KiB behind. The idle
- * timer runs while the upstream may send, so a consumer holding a chunk does not time it out.
+ * A streamed 2xx body is then its own pull iterator: chunks are handed to waiting `next()` calls
+ * (in order) or queued, and the connection is paused while the consumer is 64 KiB behind. The idle
+ * timer runs while the upstream may send, so a consumer holding a chunk does not time it out, and
+ * the caller's abort counts until the consumer has taken everything, even after the body ended.
  */
 class UpstreamAnswer
   implements Dispatcher.DispatchHandler, TransportResponse, AsyncIterableIterator<Uint8Array>
@@ -326,6 +333,7 @@ class UpstreamAnswer
   readonly #streamed: boolean;
   readonly #resolve: (answer: CollectedAnswer) => void;
   readonly #reject: (error: ProviderError) => void;
+  /** undici's handle on the request, until the body ends or fails (it holds the socket). */
   #controller: Dispatcher.DispatchController | undefined;
   #status = 0;
   #headers = NO_HEADERS;
@@ -334,14 +342,18 @@ class UpstreamAnswer
   #queuedBytes = 0;
   #receiving = false;
   #settled = false;
-  /** A 2xx answer handed over as a stream. */
+  /** A 2xx answer handed over as a stream; the fields below are its state. */
   #streaming = false;
-  /** The stream needs nothing more: it ended, was closed, or its failure is recorded. */
-  #done = false;
+  /** The upstream body ended. */
+  #ended = false;
+  /** The stream failed: `#failure` is reported once the chunks before it are taken. */
+  #failed = false;
   #failure: ProviderError | undefined;
-  #waiter:
-    | { resolve: (step: IteratorResult<Uint8Array>) => void; reject: (error: unknown) => void }
-    | undefined;
+  /** The consumer gave the call up (`close()` or `release()`). */
+  #closed = false;
+  /** The consumer stopped iterating (`return()`). */
+  #returned = false;
+  readonly #waiters: ChunkWaiter[] = [];
   /** A hand-over to the waiting consumer is queued as a microtask. */
   #flushing = false;
   #flusher: (() => void) | undefined;
@@ -407,7 +419,7 @@ class UpstreamAnswer
       if (this.#drained > RELEASE_MAX_BYTES) this.#cut();
       return;
     }
-    if (this.#done) return;
+    if (this.#ended || this.#failed || this.#closed) return;
     // The first chunk ends the first-byte wait; each later one restarts the idle timer.
     if (this.#receiving) this.#call.refreshTimer();
     else {
@@ -419,9 +431,12 @@ class UpstreamAnswer
     this.#queuedBytes += chunk.byteLength;
     // A waiting consumer is handed the chunks after undici has parsed the whole socket read, so the
     // chunks of one read reach it in one piece (one step through the layers above, not one each).
-    if (this.#waiter !== undefined && !this.#flushing) {
+    if (this.#waiters.length > 0 && !this.#flushing) {
       this.#flushing = true;
-      this.#flusher ??= () => this.#flush();
+      this.#flusher ??= () => {
+        this.#flushing = false;
+        this.#settleWaiters();
+      };
       queueMicrotask(this.#flusher);
     }
     if (this.#queuedBytes >= STREAM_HIGH_WATER_BYTES && !controller.paused) {
@@ -433,15 +448,17 @@ class UpstreamAnswer
 
   onResponseEnd(): void {
     if (this.#streaming) {
-      this.#call.finish();
+      this.#controller = undefined;
       this.#drained = -1;
-      if (this.#done) return;
-      this.#done = true;
-      // Chunks still queued go first: the waiter, if any, is theirs.
-      if (this.#parts.length === 0) {
-        this.#waiter?.resolve(DONE);
-        this.#waiter = undefined;
+      if (this.#closed || this.#failed) {
+        this.#call.finish();
+        return;
       }
+      this.#ended = true;
+      // Until the consumer has taken what is queued, the caller's abort still counts.
+      if (this.#parts.length === 0) this.#call.finish();
+      else this.#call.disarm();
+      this.#settleWaiters();
       return;
     }
     if (this.#settled) return;
@@ -462,17 +479,23 @@ class UpstreamAnswer
    */
   fail(error: unknown): void {
     if (this.#streaming) {
-      if (this.#done) return;
-      this.#call.finish();
-      this.#done = true;
-      const failure = this.#call.translate(error);
-      if (failure.kind === 'aborted') this.#parts = [];
-      const waiter = this.#waiter;
-      if (waiter === undefined || this.#parts.length > 0) this.#failure = failure;
-      else {
-        this.#waiter = undefined;
-        waiter.reject(failure);
+      if (this.#closed) {
+        // A cut or a failure while `release()` drained the rest: nothing is left to report.
+        this.#drained = -1;
+        this.#controller = undefined;
+        this.#call.finish();
+        return;
       }
+      if (this.#failed) return;
+      const failure = this.#call.translate(error);
+      // After the body's end only the caller's abort matters, and only while chunks are queued.
+      if (this.#ended && (this.#parts.length === 0 || failure.kind !== 'aborted')) return;
+      this.#call.finish();
+      this.#failed = true;
+      this.#controller = undefined;
+      if (failure.kind === 'aborted') this.#dropQueue();
+      this.#failure = failure;
+      this.#settleWaiters();
       return;
     }
     if (this.#settled) return;
@@ -496,16 +519,56 @@ class UpstreamAnswer
   }
 
   next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#parts.length > 0) return Promise.resolve(this.#take());
-    const failure = this.#failure;
-    if (failure !== undefined) {
-      this.#failure = undefined;
-      return Promise.reject(failure);
+    // Reads wait in turn behind any read already waiting, as an async generator's do.
+    if (this.#waiters.length === 0) {
+      if (this.#parts.length > 0) return Promise.resolve(this.#take());
+      const failure = this.#failure;
+      if (failure !== undefined) {
+        this.#failure = undefined;
+        return Promise.reject(failure);
+      }
+      if (this.#over()) return Promise.resolve(DONE);
     }
-    if (this.#done) return Promise.resolve(DONE);
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#waiters.push({ resolve, reject });
     });
+  }
+
+  /** The consumer stopped iterating: reads end, and `close()` or `release()` ends the call. */
+  return(): Promise<IteratorResult<Uint8Array>> {
+    this.#returned = true;
+    this.#call.finish();
+    this.#dropQueue();
+    this.#settleWaiters();
+    return Promise.resolve(DONE);
+  }
+
+  close(): void {
+    this.#call.finish();
+    this.#dropQueue();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#settleWaiters();
+    if (!this.#ended && !this.#failed) this.#cut();
+  }
+
+  release(): void {
+    this.#call.finish();
+    this.#dropQueue();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#settleWaiters();
+    const controller = this.#controller;
+    if (this.#ended || this.#failed || controller === undefined) return;
+    this.#drained = 0;
+    // Stalling counts as the upstream keeping the connection: the timer ends in a cut.
+    this.#call.arm(Math.min(this.#idleMs, RELEASE_MAX_WAIT_MS), 'idle');
+    if (controller.paused) controller.resume();
+  }
+
+  /** Nothing more will be read: the body ended, failed, or the consumer gave it up. */
+  #over(): boolean {
+    return this.#ended || this.#failed || this.#closed || this.#returned;
   }
 
   /**
@@ -517,46 +580,36 @@ class UpstreamAnswer
     const chunk = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     this.#parts = [];
     this.#queuedBytes = 0;
-    const controller = this.#controller;
-    if (controller?.paused && !this.#done) {
-      this.#call.arm(this.#idleMs, 'idle');
-      controller.resume();
+    if (this.#ended) {
+      // The last of the body is taken: the caller's abort no longer has anything to stop.
+      this.#call.finish();
+    } else {
+      const controller = this.#controller;
+      if (controller?.paused) {
+        this.#call.arm(this.#idleMs, 'idle');
+        controller.resume();
+      }
     }
     return { done: false, value: chunk };
   }
 
-  /** Hands what arrived to the waiting consumer. */
-  #flush(): void {
-    this.#flushing = false;
-    const waiter = this.#waiter;
-    if (waiter === undefined || this.#parts.length === 0) return;
-    this.#waiter = undefined;
-    waiter.resolve(this.#take());
+  /** Settles the waiting reads, in order, with what there is: chunks, then the failure or the end. */
+  #settleWaiters(): void {
+    const waiters = this.#waiters;
+    while (waiters.length > 0) {
+      if (this.#parts.length > 0) waiters.shift()!.resolve(this.#take());
+      else if (this.#failure !== undefined) {
+        const failure = this.#failure;
+        this.#failure = undefined;
+        waiters.shift()!.reject(failure);
+      } else if (this.#over()) waiters.shift()!.resolve(DONE);
+      else return;
+    }
   }
 
-  /** The consumer stopped reading: the call's timer stops; `close()` or `release()` ends the call. */
-  return(): Promise<IteratorResult<Uint8Array>> {
-    this.#call.finish();
-    return Promise.resolve(DONE);
-  }
-
-  close(): void {
-    this.#call.finish();
+  #dropQueue(): void {
     this.#parts = [];
-    if (this.#done) return;
-    this.#done = true;
-    this.#cut();
-  }
-
-  release(): void {
-    this.#call.finish();
-    this.#parts = [];
-    if (this.#done) return;
-    this.#done = true;
-    this.#drained = 0;
-    // Stalling counts as the upstream keeping the connection: the timer ends in a cut.
-    this.#call.arm(Math.min(this.#idleMs, RELEASE_MAX_WAIT_MS), 'idle');
-    if (this.#controller?.paused) this.#controller.resume();
+    this.#queuedBytes = 0;
   }
 
   /** Cuts the upstream connection; nothing more is read or reported. */
@@ -564,6 +617,7 @@ class UpstreamAnswer
     this.#drained = -1;
     this.#call.finish();
     const controller = this.#controller;
+    this.#controller = undefined;
     if (controller !== undefined && !controller.aborted) controller.abort(CLOSED_BY_CONSUMER);
   }
 }
