@@ -454,6 +454,31 @@ describe('HTTP transport', () => {
       expect((await holding).kind).not.toBe('server');
     });
 
+    it('an error answer with a huge body is reported by its status without reading it all', async () => {
+      let written = 0;
+      const server = await serve((_req, res) => {
+        res.writeHead(503, { 'content-type': 'text/html' });
+        const page = `<p>${'x'.repeat(64 * 1024)}</p>`;
+        const pump = (): void => {
+          // 64 MiB at most; the client is expected to stop long before.
+          while (written < 64 * 1024 * 1024) {
+            written += page.length;
+            if (!res.write(page)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        pump();
+      });
+      const error = await failure(provider(server.url).chat(request));
+      expect({ kind: error.kind, status: error.status }).toEqual({ kind: 'overloaded', status: 503 });
+      await server.closed;
+      expect(server.cutShort).toBe(1);
+      expect(written).toBeLessThan(32 * 1024 * 1024);
+    });
+
     it('a 2xx body that is not JSON is kind server with the status', async () => {
       const server = await serve((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/html' });

@@ -48,6 +48,12 @@ export interface HttpTransportOptions {
 }
 
 const MAX_ERROR_BODY_CHARS = 64 * 1024;
+/**
+ * Most bytes of an error answer's body read before the connection is given up: enough for any
+ * error a provider sends (its first 64 Ki characters are kept), and a bound on what an upstream
+ * answering with a huge error page can make the gateway hold.
+ */
+const MAX_ERROR_BODY_BYTES = 256 * 1024;
 /** Most bytes `release()` reads past the last event before it gives the connection up. */
 const RELEASE_MAX_BYTES = 64 * 1024;
 /** Longest `release()` waits for the body's end before it gives the connection up. */
@@ -341,6 +347,7 @@ class UpstreamAnswer
   #parts: Buffer[] = [];
   #queuedBytes = 0;
   #receiving = false;
+  #collectedBytes = 0;
   #settled = false;
   /** A 2xx answer handed over as a stream; the fields below are its state. */
   #streaming = false;
@@ -427,7 +434,12 @@ class UpstreamAnswer
       this.#call.arm(this.#idleMs, 'idle');
     }
     this.#parts.push(chunk);
-    if (!this.#streaming) return;
+    if (!this.#streaming) {
+      this.#collectedBytes += chunk.byteLength;
+      if (this.#status >= 300 && this.#collectedBytes > MAX_ERROR_BODY_BYTES)
+        this.#endErrorAnswer(controller);
+      return;
+    }
     this.#queuedBytes += chunk.byteLength;
     // A waiting consumer is handed the chunks after undici has parsed the whole socket read, so the
     // chunks of one read reach it in one piece (one step through the layers above, not one each).
@@ -564,6 +576,16 @@ class UpstreamAnswer
     // Stalling counts as the upstream keeping the connection: the timer ends in a cut.
     this.#call.arm(Math.min(this.#idleMs, RELEASE_MAX_WAIT_MS), 'idle');
     if (controller.paused) controller.resume();
+  }
+
+  /** Settles an error answer with the part of its body read so far, and cuts the rest off. */
+  #endErrorAnswer(controller: Dispatcher.DispatchController): void {
+    this.#settled = true;
+    this.#call.finish();
+    this.#resolve({ status: this.#status, headers: this.#headers, text: bodyText(this.#parts) });
+    this.#parts = [];
+    this.#controller = undefined;
+    controller.abort(CLOSED_BY_CONSUMER);
   }
 
   /** Nothing more will be read: the body ended, failed, or the consumer gave it up. */
