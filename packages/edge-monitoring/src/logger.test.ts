@@ -332,6 +332,24 @@ describe('createLogDestination', () => {
     });
   });
 
+  it('writes nothing while it holds nothing, and a held line within the flush interval', async () => {
+    await withFile(async (path) => {
+      const destination = createLogDestination({ dest: path, flushIntervalMs: 20 });
+      await once(destination as unknown as NodeJS.EventEmitter, 'ready');
+      const writes = vi.spyOn(fs, 'write');
+      try {
+        // Ten flush intervals of a quiet process: no write, not even an empty one.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(writes).not.toHaveBeenCalled();
+        createLogger({ destination }).info('one line');
+        await until(() => readFileSync(path, 'utf8').includes('one line'), 2_000);
+      } finally {
+        writes.mockRestore();
+        await closeLogDestination(destination);
+      }
+    });
+  });
+
   it('closeLogDestination resolves only when every line is written, the write in flight included', async () => {
     await withFile(async (path) => {
       const destination = createLogDestination({ dest: path, flushIntervalMs: 60_000 });

@@ -309,8 +309,19 @@ export function createLogDestination(options: LogDestinationOptions = {}): LogDe
     maxLength,
     maxWrite: MAX_WRITE_BYTES,
     contentMode: 'buffer',
-    ...(batchBytes > 0 ? { minLength: batchBytes, periodicFlush: flushIntervalMs } : {}),
+    ...(batchBytes > 0 ? { minLength: batchBytes } : {}),
   });
+  if (batchBytes > 0) {
+    // Not sonic-boom's own periodic flush: it writes even when nothing is held (an empty write
+    // through the thread pool), so a quiet gateway woke a thread ten times a second for nothing.
+    // sonic-boom keeps the bytes it holds in `_len` (not in its types).
+    const held = stream as unknown as { _len: number; destroyed: boolean };
+    const timer = setInterval(() => {
+      if (held._len > 0 && !held.destroyed) stream.flush();
+    }, flushIntervalMs);
+    timer.unref();
+    stream.once('close', () => clearInterval(timer));
+  }
   // pino writes strings; in buffer mode sonic-boom takes bytes, and counts them without measuring.
   const writeBytes = stream.write.bind(stream) as unknown as (data: Buffer) => boolean;
   stream.write = (data: string | Buffer) => writeBytes(typeof data === 'string' ? Buffer.from(data) : data);
