@@ -94,6 +94,26 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   throw new Error('expected a ProviderError');
 }
 
+/**
+ * Writes `piece` until `total` bytes went out, waiting for 'drain' as a well-behaved server does,
+ * then ends the body; `written` counts what the server managed to write so far.
+ */
+function writeBody(res: ServerResponse, piece: string | Buffer, total: number): { readonly written: number } {
+  const state = { written: 0 };
+  const pump = (): void => {
+    while (state.written < total) {
+      state.written += piece.length;
+      if (!res.write(piece)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  pump();
+  return state;
+}
+
 async function drain(stream: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
   const out: ChatChunk[] = [];
   for await (const chunk of stream) out.push(chunk);
@@ -455,28 +475,17 @@ describe('HTTP transport', () => {
     });
 
     it('an error answer with a huge body is reported by its status without reading it all', async () => {
-      let written = 0;
+      let body = { written: 0 };
       const server = await serve((_req, res) => {
         res.writeHead(503, { 'content-type': 'text/html' });
-        const page = `<p>${'x'.repeat(64 * 1024)}</p>`;
-        const pump = (): void => {
-          // 64 MiB at most; the client is expected to stop long before.
-          while (written < 64 * 1024 * 1024) {
-            written += page.length;
-            if (!res.write(page)) {
-              res.once('drain', pump);
-              return;
-            }
-          }
-          res.end();
-        };
-        pump();
+        // 64 MiB at most; the client is expected to stop long before.
+        body = writeBody(res, `<p>${'x'.repeat(64 * 1024)}</p>`, 64 * 1024 * 1024);
       });
       const error = await failure(provider(server.url).chat(request));
       expect({ kind: error.kind, status: error.status }).toEqual({ kind: 'overloaded', status: 503 });
       await server.closed;
       expect(server.cutShort).toBe(1);
-      expect(written).toBeLessThan(32 * 1024 * 1024);
+      expect(body.written).toBeLessThan(32 * 1024 * 1024);
     });
 
     it('a 2xx body that is not JSON is kind server with the status', async () => {
@@ -522,21 +531,10 @@ describe('HTTP transport', () => {
 
     it('pauses the upstream while the consumer is behind, without timing it out, and loses no byte', async () => {
       const total = 32 * 1024 * 1024;
-      const piece = Buffer.alloc(64 * 1024, 'x');
-      let written = 0;
+      let body = { written: 0 };
       const server = await serve((_req, res) => {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
-        const pump = (): void => {
-          while (written < total) {
-            written += piece.length;
-            if (!res.write(piece)) {
-              res.once('drain', pump);
-              return;
-            }
-          }
-          res.end();
-        };
-        pump();
+        body = writeBody(res, Buffer.alloc(64 * 1024, 'x'), total);
       });
       const http = transport({ idleMs: 100 });
       const response = await http.send({ method: 'GET', url: `${server.url}/big`, headers: {} });
@@ -545,7 +543,7 @@ describe('HTTP transport', () => {
       // The consumer holds its first chunk for three idle timeouts.
       await new Promise((resolve) => setTimeout(resolve, 300));
       // What the server could write is bounded by the socket buffers and the transport's queue.
-      expect(written).toBeLessThan(total / 2);
+      expect(body.written).toBeLessThan(total / 2);
       for await (const chunk of chunks) received += chunk.byteLength;
       expect(received).toBe(total);
       await http.close();

@@ -556,20 +556,11 @@ class UpstreamAnswer
   }
 
   close(): void {
-    this.#call.finish();
-    this.#dropQueue();
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#settleWaiters();
-    if (!this.#ended && !this.#failed) this.#cut();
+    if (this.#giveUp() && !this.#ended && !this.#failed) this.#cut();
   }
 
   release(): void {
-    this.#call.finish();
-    this.#dropQueue();
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#settleWaiters();
+    if (!this.#giveUp()) return;
     const controller = this.#controller;
     if (this.#ended || this.#failed || controller === undefined) return;
     this.#drained = 0;
@@ -586,6 +577,16 @@ class UpstreamAnswer
     this.#parts = [];
     this.#controller = undefined;
     controller.abort(CLOSED_BY_CONSUMER);
+  }
+
+  /** The consumer gives the call up: waiting reads end. False when it already had. */
+  #giveUp(): boolean {
+    this.#call.finish();
+    this.#dropQueue();
+    if (this.#closed) return false;
+    this.#closed = true;
+    this.#settleWaiters();
+    return true;
   }
 
   /** Nothing more will be read: the body ended, failed, or the consumer gave it up. */
