@@ -529,6 +529,19 @@ describe('HTTP transport', () => {
           new ProviderError({ provider: 'test', kind: 'server', status, message: `${status}` }),
       });
 
+    /** A streamed call under a caller's signal, to a test server. */
+    async function sendWithSignal(url: string) {
+      const http = transport();
+      const controller = new AbortController();
+      const response = await http.send({
+        method: 'GET',
+        url: `${url}/s`,
+        headers: {},
+        signal: controller.signal,
+      });
+      return { http, controller, response };
+    }
+
     it('pauses the upstream while the consumer is behind, without timing it out, and loses no byte', async () => {
       const total = 32 * 1024 * 1024;
       let body = { written: 0 };
@@ -536,12 +549,13 @@ describe('HTTP transport', () => {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         body = writeBody(res, Buffer.alloc(64 * 1024, 'x'), total);
       });
-      const http = transport({ idleMs: 100 });
+      // Generous against a loaded machine: a read stalled that long while not paused would time out.
+      const http = transport({ idleMs: 250 });
       const response = await http.send({ method: 'GET', url: `${server.url}/big`, headers: {} });
       const chunks = response.chunks();
       let received = (await chunks.next()).value?.byteLength ?? 0;
       // The consumer holds its first chunk for three idle timeouts.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, 750));
       // What the server could write is bounded by the socket buffers and the transport's queue.
       expect(body.written).toBeLessThan(total / 2);
       for await (const chunk of chunks) received += chunk.byteLength;
@@ -554,14 +568,7 @@ describe('HTTP transport', () => {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('the whole body');
       });
-      const http = transport();
-      const controller = new AbortController();
-      const response = await http.send({
-        method: 'GET',
-        url: `${server.url}/s`,
-        headers: {},
-        signal: controller.signal,
-      });
+      const { http, controller, response } = await sendWithSignal(server.url);
       // The body arrives and ends while nobody reads it.
       await new Promise((resolve) => setTimeout(resolve, 50));
       controller.abort(new Error('client left'));
@@ -621,14 +628,7 @@ describe('HTTP transport', () => {
         res.write(chunkLine('a'));
         setTimeout(() => res.write(chunkLine('b')), 10);
       });
-      const http = transport();
-      const controller = new AbortController();
-      const response = await http.send({
-        method: 'GET',
-        url: `${server.url}/s`,
-        headers: {},
-        signal: controller.signal,
-      });
+      const { http, controller, response } = await sendWithSignal(server.url);
       const chunks = response.chunks();
       expect((await chunks.next()).done).toBe(false);
       await new Promise((resolve) => setTimeout(resolve, 50));
