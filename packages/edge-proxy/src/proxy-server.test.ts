@@ -124,14 +124,34 @@ describe('routes', () => {
     expect(seen.every((s) => s.clientIp === '127.0.0.1')).toBe(true);
   });
 
-  it('parses JSON bodies whatever the content-type, as curl -d sends them', async () => {
-    const { url } = await startProxy();
-    const response = await fetch(`${url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: '{"model":"m"}',
+  it('parses JSON bodies whatever the content-type, as curl -d sends them, and refuses bad JSON under each', async () => {
+    const seen: unknown[] = [];
+    const { url } = await startProxy({
+      handlers: fakeHandlers({
+        chatCompletions: async (ctx) => {
+          seen.push(ctx.body);
+          return jsonResult({ ok: true });
+        },
+      }),
     });
-    expect(response.status).toBe(200);
+    const types = [
+      'application/json',
+      'application/json; charset=utf-8',
+      'Application/JSON',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+    ];
+    // Each type twice: the second request is served by the parser Fastify remembered for it.
+    for (const type of [...types, ...types]) {
+      const response = await post(url, '/v1/chat/completions', `{"model":"${type}"}`, {
+        'content-type': type,
+      });
+      expect(response.status).toBe(200);
+      const bad = await post(url, '/v1/chat/completions', '{"model": ', { 'content-type': type });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ error: { code: 'LLM_EDGE_PROXY_INVALID_JSON' } });
+    }
+    expect(seen).toEqual([...types, ...types].map((model) => ({ model })));
   });
 
   it('refuses prototype keys however they are spelled, and accepts a leading byte-order mark', async () => {

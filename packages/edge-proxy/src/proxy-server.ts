@@ -669,7 +669,11 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   app.decorateRequest(STATE, null);
   app.removeAllContentTypeParsers();
   // Every POST route speaks JSON whatever the content-type says (curl -d sends form encoding).
-  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+  const parseJsonBody = (
+    request: FastifyRequest,
+    body: string | Buffer,
+    done: (error: Error | null, value?: unknown) => void,
+  ): void => {
     const state = stateOf(request);
     if (state !== undefined) {
       // Node's parser holds a body to its content-length, so only a chunked body is measured.
@@ -691,7 +695,12 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         undefined,
       );
     }
-  });
+  };
+  // Registered by name as well as for '*': Fastify remembers the parser it found for a
+  // content-type only when a named parser matched, so with the catch-all alone it re-parsed the
+  // header of every request (a regular expression and a parameters map each time).
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
 
   app.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw;

@@ -158,7 +158,16 @@ export class RequestState implements ProxyContext<Record<string, unknown> | unde
 
   /** Aborts the handler's signal once, with `reason` (a ProxyError naming why). */
   abort(reason: ProxyError): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    if (this.controller.signal.aborted) return;
+    this.controller.abort(reason);
+    // The controller is private and this is the only place it aborts, so pending races are
+    // rejected here rather than through a listener on the signal (one listener added and removed
+    // per request, on every request, for an event most requests never see).
+    const racers = this.racers;
+    if (racers !== undefined) {
+      for (const reject of racers) reject(reason);
+      racers.clear();
+    }
   }
 
   /** Starts (or restarts) the no-progress timer. */
@@ -196,20 +205,9 @@ export class RequestState implements ProxyContext<Record<string, unknown> | unde
       promise.then(undefined, () => undefined);
       return Promise.reject(signal.reason);
     }
-    // One abort listener per request rejects every pending race: adding and removing an
-    // EventTarget listener on each race (once per stream chunk) cost more than the race itself.
-    if (this.racers === undefined) {
-      const racers = new Set<(reason: unknown) => void>();
-      this.racers = racers;
-      signal.addEventListener(
-        'abort',
-        () => {
-          for (const reject of racers) reject(signal.reason);
-          racers.clear();
-        },
-        { once: true },
-      );
-    }
+    // abort() rejects every pending race; no listener on the signal per race (once per stream
+    // chunk), which cost more than the race itself.
+    this.racers ??= new Set();
     const racers = this.racers;
     return new Promise<T>((resolve, reject) => {
       racers.add(reject);
