@@ -231,6 +231,39 @@ describe('RequestValidator: message structure', () => {
     expect(error.code).toBe('LLM_EDGE_INVALID_REQUEST');
     expect(error.issues.map((i) => i.path)).toContain(field);
   });
+
+  it('says which tool result is unmatched, answered twice, or missing', () => {
+    const error = refusal(() =>
+      validator.validateChat(
+        base({
+          messages: [
+            { role: 'user', content: 'go' },
+            { role: 'assistant', content: null, tool_calls: [call('a'), call('b')] },
+            { role: 'tool', tool_call_id: 'a', content: '1' },
+            { role: 'tool', tool_call_id: 'a', content: '1' },
+            { role: 'tool', tool_call_id: 'c', content: '1' },
+            { role: 'user', content: 'next' },
+            { role: 'tool', tool_call_id: 'b', content: '2' },
+          ],
+        }),
+      ),
+    );
+    expect(error.issues).toEqual([
+      { path: 'messages[3].tool_call_id', message: 'answers a tool call that was already answered' },
+      {
+        path: 'messages[4].tool_call_id',
+        message: 'does not match a tool call of the preceding assistant message',
+      },
+      {
+        path: 'messages[1].tool_calls[1].id',
+        message: 'has no tool message answering it before the next message',
+      },
+      {
+        path: 'messages[6].tool_call_id',
+        message: 'does not match a tool call of the preceding assistant message',
+      },
+    ]);
+  });
 });
 
 describe('RequestValidator: size limits', () => {

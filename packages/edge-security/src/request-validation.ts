@@ -182,34 +182,40 @@ function hasText(content: unknown): boolean {
 }
 
 /** Checks message order: tool results answer the preceding assistant's tool calls, all of them. */
+function reportUnanswered(pending: Map<string, string>, issues: ValidationIssue[]): void {
+  for (const where of pending.values()) {
+    issues.push({ path: where, message: 'has no tool message answering it before the next message' });
+  }
+}
+
 function checkMessageStructure(request: ChatRequest, issues: ValidationIssue[]): void {
-  // Open tool calls of the most recent assistant message: id → where it was declared.
-  let pending = new Map<string, string>();
-  let answered = new Set<string>();
-  const reportUnanswered = () => {
-    for (const where of pending.values()) {
-      issues.push({ path: where, message: 'has no tool message answering it before the next message' });
-    }
-  };
-  request.messages.forEach((message, i) => {
+  // Open tool calls of the most recent assistant message (id → where it was declared), and those
+  // already answered. Both are made only once an assistant message has tool calls: most requests
+  // have none, and this runs on every request.
+  let pending: Map<string, string> | undefined;
+  let answered: Set<string> | undefined;
+  const messages = request.messages;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
     if (message.role === 'tool') {
-      const where = jsonPath('messages', i, 'tool_call_id');
-      if (pending.has(message.tool_call_id)) {
-        pending.delete(message.tool_call_id);
-        answered.add(message.tool_call_id);
-      } else if (answered.has(message.tool_call_id)) {
-        issues.push({ path: where, message: 'answers a tool call that was already answered' });
+      const id = message.tool_call_id;
+      if (pending?.delete(id) === true) {
+        answered ??= new Set();
+        answered.add(id);
       } else {
         issues.push({
-          path: where,
-          message: 'does not match a tool call of the preceding assistant message',
+          path: jsonPath('messages', i, 'tool_call_id'),
+          message:
+            answered?.has(id) === true
+              ? 'answers a tool call that was already answered'
+              : 'does not match a tool call of the preceding assistant message',
         });
       }
-      return;
+      continue;
     }
-    reportUnanswered();
-    pending = new Map();
-    answered = new Set();
+    if (pending !== undefined) reportUnanswered(pending, issues);
+    pending = undefined;
+    answered = undefined;
     if (message.role === 'assistant') {
       const calls = message.tool_calls ?? [];
       if (calls.length === 0 && !hasText(message.content) && !message.refusal) {
@@ -218,14 +224,16 @@ function checkMessageStructure(request: ChatRequest, issues: ValidationIssue[]):
           message: 'is required unless tool_calls is set',
         });
       }
-      calls.forEach((call, k) => {
+      for (let k = 0; k < calls.length; k++) {
+        const id = calls[k]!.id;
         const where = jsonPath('messages', i, 'tool_calls', k, 'id');
-        if (pending.has(call.id)) issues.push({ path: where, message: 'duplicates another tool call id' });
-        else pending.set(call.id, where);
-      });
+        pending ??= new Map();
+        if (pending.has(id)) issues.push({ path: where, message: 'duplicates another tool call id' });
+        else pending.set(id, where);
+      }
     }
-  });
-  reportUnanswered();
+  }
+  if (pending !== undefined) reportUnanswered(pending, issues);
 }
 
 /**
