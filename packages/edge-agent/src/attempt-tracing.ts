@@ -39,6 +39,11 @@ export interface AttemptScope {
   readonly recording?: boolean;
 }
 
+/** The scope as stored: an unrecorded one carries the trace headers every attempt sends. */
+interface StoredScope extends AttemptScope {
+  readonly traceHeaders?: Readonly<Record<string, string>>;
+}
+
 /** Host and port of a provider's upstream (`server.address`, `server.port`). */
 export interface UpstreamEndpoint {
   readonly address: string;
@@ -189,7 +194,7 @@ class TracedStream implements AsyncIterableIterator<ChatChunk> {
  */
 export class AttemptTracer {
   readonly #tracing: GenAiTracing;
-  readonly #scope = new AsyncLocalStorage<AttemptScope>();
+  readonly #scope = new AsyncLocalStorage<StoredScope>();
 
   constructor(tracing: GenAiTracing) {
     this.#tracing = tracing;
@@ -197,7 +202,13 @@ export class AttemptTracer {
 
   /** Runs `fn` (a routed call) with `scope` visible to every attempt it makes. */
   run<T>(scope: AttemptScope, fn: () => T): T {
-    return this.#scope.run(scope, fn);
+    if (scope.recording !== false) return this.#scope.run(scope, fn);
+    // Unrecorded, every attempt sends the same trace headers: work them out once. Without any
+    // (no SDK and no trace context from the client, the common case) an attempt has nothing to
+    // add, so the call runs without a scope; entering one copies the async context on every request.
+    const traceHeaders = injectTraceHeaders({}, scope.parent);
+    if (Object.keys(traceHeaders).length === 0 && this.#scope.getStore() === undefined) return fn();
+    return this.#scope.run({ ...scope, traceHeaders }, fn);
   }
 
   /**
@@ -278,7 +289,7 @@ export class AttemptTracer {
     const scope = this.#scope.getStore();
     if (scope === undefined) return undefined;
     if (scope.recording === false) {
-      const headers = injectTraceHeaders({ ...options?.headers }, scope.parent);
+      const headers = { ...options?.headers, ...scope.traceHeaders };
       return { attempt: undefined, options: { ...options, headers } };
     }
     const span = this.#tracing.startInferenceSpan({
