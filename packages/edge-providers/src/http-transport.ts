@@ -126,16 +126,17 @@ export class HttpTransport {
   async send(request: TransportRequest): Promise<TransportResponse> {
     const { handler, answer } = this.#start(request, true);
     const head = await answer;
-    if (head.status < 200 || head.status >= 300) throw this.#errorOf(head);
+    if (head.status < 200 || head.status >= 300) throw this.#errorOf(head, handler);
     return handler;
   }
 
   /** Sends the request and parses a 2xx JSON answer. */
-  async json(request: TransportRequest): Promise<{ body: unknown; headers: Record<string, string> }> {
-    const { status, headers, text } = await this.#start(request, false).answer;
-    if (status < 200 || status >= 300) throw this.#errorOf({ status, headers, text });
+  async json(request: TransportRequest): Promise<{ body: unknown }> {
+    const { handler, answer } = this.#start(request, false);
+    const { status, text } = await answer;
+    if (status < 200 || status >= 300) throw this.#errorOf({ status, text }, handler);
     try {
-      return { body: JSON.parse(text), headers };
+      return { body: JSON.parse(text) };
     } catch (error) {
       throw new ProviderError({
         provider: this.#provider,
@@ -172,10 +173,10 @@ export class HttpTransport {
   }
 
   /** The ProviderError of a non-2xx answer. */
-  #errorOf(answer: CollectedAnswer): ProviderError {
+  #errorOf(answer: CollectedAnswer, handler: UpstreamAnswer): ProviderError {
     return this.#mapErrorResponse({
       status: answer.status,
-      headers: answer.headers,
+      headers: handler.headers,
       bodyText: answer.text.slice(0, MAX_ERROR_BODY_CHARS),
     });
   }
@@ -300,10 +301,12 @@ function bodyText(parts: readonly Buffer[]): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** An upstream answer as {@link UpstreamAnswer} settles it: whole, or a streamed one's head. */
+/**
+ * An upstream answer as {@link UpstreamAnswer} settles it: whole, or a streamed one's head. The
+ * headers stay on the handler: a successful answer's are rarely read.
+ */
 interface CollectedAnswer {
   status: number;
-  headers: Record<string, string>;
   /** The body as UTF-8 text, a leading byte-order mark dropped ('' for a streamed 2xx answer). */
   text: string;
 }
@@ -342,7 +345,9 @@ class UpstreamAnswer
   /** undici's handle on the request, until the body ends or fails (it holds the socket). */
   #controller: Dispatcher.DispatchController | undefined;
   #status = 0;
-  #headers = NO_HEADERS;
+  /** undici's parsed headers, turned into {@link UpstreamAnswer.headers} only when read. */
+  #rawHeaders: Record<string, string | string[] | undefined> | undefined;
+  #headers: Record<string, string> | undefined;
   /** The body so far (collected), or the chunks not yet taken (streamed). */
   #parts: Buffer[] = [];
   #queuedBytes = 0;
@@ -392,6 +397,9 @@ class UpstreamAnswer
   }
 
   get headers(): Record<string, string> {
+    // Only error answers need them (retry hints, the error mappers), so a successful answer does
+    // not pay for the copy.
+    this.#headers ??= this.#rawHeaders === undefined ? NO_HEADERS : headerRecord(this.#rawHeaders);
     return this.#headers;
   }
 
@@ -412,11 +420,12 @@ class UpstreamAnswer
     // 1xx answers are informational; the real one follows.
     if (statusCode < 200) return;
     this.#status = statusCode;
-    this.#headers = headerRecord(headers);
+    this.#rawHeaders = headers;
+    this.#headers = undefined;
     if (this.#streamed && statusCode < 300) {
       this.#streaming = true;
       this.#settled = true;
-      this.#resolve({ status: statusCode, headers: this.#headers, text: '' });
+      this.#resolve({ status: statusCode, text: '' });
     }
   }
 
@@ -476,7 +485,7 @@ class UpstreamAnswer
     if (this.#settled) return;
     this.#settled = true;
     this.#call.finish();
-    this.#resolve({ status: this.#status, headers: this.#headers, text: bodyText(this.#parts) });
+    this.#resolve({ status: this.#status, text: bodyText(this.#parts) });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -516,7 +525,7 @@ class UpstreamAnswer
     const failure = this.#call.translate(error);
     const status = this.#status;
     if (status !== 0 && (status < 200 || status >= 300) && failure.kind !== 'aborted') {
-      this.#resolve({ status, headers: this.#headers, text: '' });
+      this.#resolve({ status, text: '' });
       return;
     }
     this.#reject(failure);
@@ -573,7 +582,7 @@ class UpstreamAnswer
   #endErrorAnswer(controller: Dispatcher.DispatchController): void {
     this.#settled = true;
     this.#call.finish();
-    this.#resolve({ status: this.#status, headers: this.#headers, text: bodyText(this.#parts) });
+    this.#resolve({ status: this.#status, text: bodyText(this.#parts) });
     this.#parts = [];
     this.#controller = undefined;
     controller.abort(CLOSED_BY_CONSUMER);

@@ -108,7 +108,7 @@ export class ProviderRuntime {
   }
 
   /** A JSON call; resolves with the parsed 2xx body. */
-  json(request: TransportRequest): Promise<{ body: unknown; headers: Record<string, string> }> {
+  json(request: TransportRequest): Promise<{ body: unknown }> {
     return this.transport.json(request);
   }
 
