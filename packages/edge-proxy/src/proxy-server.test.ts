@@ -152,6 +152,14 @@ describe('routes', () => {
       expect(await bad.json()).toMatchObject({ error: { code: 'LLM_EDGE_PROXY_INVALID_JSON' } });
     }
     expect(seen).toEqual([...types, ...types].map((model) => ({ model })));
+    // A header that is not a media type at all is refused before any parser is looked up.
+    const malformed = await post(url, '/v1/chat/completions', '{"model":"m"}', {
+      'content-type': 'not a type',
+    });
+    expect(malformed.status).toBe(415);
+    expect(await malformed.json()).toMatchObject({
+      error: { code: 'LLM_EDGE_PROXY_UNSUPPORTED_MEDIA_TYPE' },
+    });
   });
 
   it('refuses prototype keys however they are spelled, and accepts a leading byte-order mark', async () => {
