@@ -15,6 +15,20 @@ function post(url: string, path: string, body: unknown, headers: Record<string, 
   });
 }
 
+/** A proxy whose chat handler records every parsed body it is given. */
+async function startBodyRecordingProxy(): Promise<{ url: string; seen: unknown[] }> {
+  const seen: unknown[] = [];
+  const { url } = await startProxy({
+    handlers: fakeHandlers({
+      chatCompletions: async (ctx) => {
+        seen.push(ctx.body);
+        return jsonResult({ ok: true });
+      },
+    }),
+  });
+  return { url, seen };
+}
+
 describe('routes', () => {
   it('tells handlers the body size as received, declared or chunked, and none on GET', async () => {
     const sizes: Array<number | undefined> = [];
@@ -125,15 +139,7 @@ describe('routes', () => {
   });
 
   it('parses JSON bodies whatever the content-type, as curl -d sends them, and refuses bad JSON under each', async () => {
-    const seen: unknown[] = [];
-    const { url } = await startProxy({
-      handlers: fakeHandlers({
-        chatCompletions: async (ctx) => {
-          seen.push(ctx.body);
-          return jsonResult({ ok: true });
-        },
-      }),
-    });
+    const { url, seen } = await startBodyRecordingProxy();
     const types = [
       'application/json',
       'application/json; charset=utf-8',
@@ -163,15 +169,7 @@ describe('routes', () => {
   });
 
   it('refuses prototype keys however they are spelled, and accepts a leading byte-order mark', async () => {
-    const seen: unknown[] = [];
-    const { url } = await startProxy({
-      handlers: fakeHandlers({
-        chatCompletions: async (ctx) => {
-          seen.push(ctx.body);
-          return jsonResult({ ok: true });
-        },
-      }),
-    });
+    const { url, seen } = await startBodyRecordingProxy();
     for (const body of [
       '{"model":"m","__proto__":{"admin":true}}',
       '{"model":"m","\\u005f\\u005fproto__":{"admin":true}}',
