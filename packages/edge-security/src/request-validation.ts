@@ -181,13 +181,14 @@ function hasText(content: unknown): boolean {
   return typeof content === 'string' ? content.length > 0 : Array.isArray(content) && content.length > 0;
 }
 
-/** Checks message order: tool results answer the preceding assistant's tool calls, all of them. */
+/** Reports the tool calls still waiting for their results when another message comes. */
 function reportUnanswered(pending: Map<string, string>, issues: ValidationIssue[]): void {
   for (const where of pending.values()) {
     issues.push({ path: where, message: 'has no tool message answering it before the next message' });
   }
 }
 
+/** Checks message order: tool results answer the preceding assistant's tool calls, all of them. */
 function checkMessageStructure(request: ChatRequest, issues: ValidationIssue[]): void {
   // Open tool calls of the most recent assistant message (id → where it was declared), and those
   // already answered. Both are made only once an assistant message has tool calls: most requests
