@@ -421,7 +421,6 @@ class UpstreamAnswer
     if (statusCode < 200) return;
     this.#status = statusCode;
     this.#rawHeaders = headers;
-    this.#headers = undefined;
     if (this.#streamed && statusCode < 300) {
       this.#streaming = true;
       this.#settled = true;
