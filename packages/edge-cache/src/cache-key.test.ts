@@ -123,6 +123,20 @@ describe('createCacheKey', () => {
     ).toBe('47d5db1e94e1a9736796936689da7ab1fc4c3c3e7eeb654807cda1bb08a3a685');
   });
 
+  it('keys a top-level `__proto__` field like any other instead of dropping it', () => {
+    // JSON.parse makes `__proto__` an own field; copied into an ordinary object it became the
+    // copy's prototype and left the key, so these two requests shared an entry.
+    const withProto = JSON.parse('{"__proto__":{"x":1},"a":1}');
+    expect(canonicalJson(withProto)).toBe('{"__proto__":{"x":1},"a":1}');
+    expect(createCacheKey(withProto)).not.toBe(createCacheKey({ a: 1 }));
+  });
+
+  it('orders numeric-looking keys as strings, as every release has', () => {
+    expect(canonicalJson({ logit_bias: { '9': 1, '10': 2, x: 0 } })).toBe(
+      '{"logit_bias":{"10":2,"9":1,"x":0}}',
+    );
+  });
+
   it('refuses values without a canonical JSON form instead of letting them collide', () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;

@@ -121,7 +121,9 @@ function roundTo(value: number, decimals: number): number {
 function canonicalize(value: unknown, options: ResolvedKeyOptions): string {
   let input = value;
   if (isRecord(value) && typeof value.toJSON !== 'function') {
-    const shaped: Record<string, unknown> = {};
+    // No prototype: an own `__proto__` field (JSON.parse makes one) stays a field of the key
+    // instead of becoming the copy's prototype and dropping out of the key.
+    const shaped: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const [field, fieldValue] of Object.entries(value)) {
       if (options.exclude.has(field)) continue;
       const decimals = options.precision.get(field);
