@@ -86,13 +86,6 @@ export function requestLineFields(record: RequestLogRecord): Record<string, stri
   return line;
 }
 
-/** A field value as pino writes it: strings escaped, a non-finite number as null. */
-function jsonValue(value: string | number | boolean): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  return value ? 'true' : 'false';
-}
-
 /**
  * Writes `record` straight to the logger's destination when that is possible and gives the same
  * line pino would; returns false when the caller must go through pino instead.
@@ -103,13 +96,14 @@ export function writeRequestLineDirect(logger: Logger, record: RequestLogRecord)
   if (!logger.isLevelEnabled(level)) return true;
   const prefix = stateOf<Record<number, string>>(logger, symbols.lsCacheSym)[LEVELS[level]];
   if (prefix === undefined) return false;
-  let line =
-    prefix + stateOf<() => string>(logger, symbols.timeSym)() + stateOf<string>(logger, symbols.chindingsSym);
   const fields = requestLineFields(record);
-  // The keys are the fixed identifiers above: none needs escaping.
-  for (const key in fields) line += `,"${key}":${jsonValue(fields[key]!)}`;
+  fields['msg'] = msg;
+  // One native JSON.stringify writes the fields as pino would (strings escaped, a non-finite number
+  // as null) into one flat string; built value by value, the line was ~16 concatenations and a
+  // JSON.stringify per string, and the rope was flattened again when the destination encoded it.
+  const json = JSON.stringify(fields);
   stateOf<Destination>(logger, symbols.streamSym).write(
-    `${line},"msg":"${msg}"${stateOf<string>(logger, symbols.endSym)}`,
+    `${prefix}${stateOf<() => string>(logger, symbols.timeSym)()}${stateOf<string>(logger, symbols.chindingsSym)},${json.slice(1, -1)}${stateOf<string>(logger, symbols.endSym)}`,
   );
   return true;
 }
