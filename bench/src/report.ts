@@ -659,12 +659,15 @@ const mainThreadOf = (r: { instructionsPerRequest: number; mainThreadPerRequest?
   r.mainThreadPerRequest ?? r.instructionsPerRequest;
 const floorInstructions = instructions?.find((c) => c.name === 'floor proxy');
 const floorMedian = floorInstructions ? median(floorInstructions.runs.map(mainThreadOf)) : Number.NaN;
+// The cache-hit target's reference (rows before this column existed have no bare server).
+const bareInstructions = instructions?.find((c) => c.name === 'bare node:http server');
+const bareMedian = bareInstructions ? median(bareInstructions.runs.map(mainThreadOf)) : undefined;
 parts.push(
   section(
     'Instructions per request (callgrind)',
     'instructions',
     instructions
-      ? `Each process run under valgrind's callgrind (user-space instructions, the re-executed process followed), ${instructions[0]?.warmup.toLocaleString('en-US')} warm-up requests at c=${instructions[0]?.connections}, then instructions counted over a fixed number of requests. Unlike CPU time, the count hardly moves with the load of the machine, so revisions can be compared by it, though it still varies by a few per cent between runs (a major GC or a burst of compiling in the counted window or not); kernel time (the socket system calls) is not in it. The main thread's count holds the JavaScript, the runtime and the garbage collection the main thread runs. V8's background threads (concurrent compilation, GC helpers) are shown apart: under callgrind they compile far more than in a normal run, and the more the longer the process has run.\n\n` +
+      ? `Each process run under valgrind's callgrind (user-space instructions, the re-executed process followed), ${instructions[0]?.warmup.toLocaleString('en-US')} warm-up requests at c=${instructions[0]?.connections}, then instructions counted over a fixed number of requests. Unlike CPU time, the count hardly moves with the load of the machine, so revisions can be compared by it, though it still varies by a few per cent between runs (a major GC or a burst of compiling in the counted window or not); kernel time (the socket system calls) is not in it. The main thread's count holds the JavaScript, the runtime and the garbage collection the main thread runs. V8's background threads (concurrent compilation, GC helpers) are shown apart: under callgrind they compile far more than in a normal run, and the more the longer the process has run.${bareMedian === undefined ? '' : ' Two fixed-answer servers are counted as references for a cache hit: the bare node:http server the cache-hit target compares with, and Fastify answering the same bytes after parsing the JSON body (the server library the gateway is built on, with none of its work).'}\n\n` +
           markdownTable(
             [
               'process',
@@ -672,6 +675,7 @@ parts.push(
               'median',
               '× floor',
               'above floor',
+              ...(bareMedian === undefined ? [] : ['× bare server']),
               'all threads (runs)',
             ],
             instructions.map((c) => {
@@ -682,6 +686,7 @@ parts.push(
                 Math.round(m).toLocaleString('en-US'),
                 `${fixed(m / floorMedian, 2)}×`,
                 c === floorInstructions ? '' : Math.round(m - floorMedian).toLocaleString('en-US'),
+                ...(bareMedian === undefined ? [] : [`${fixed(m / bareMedian, 2)}×`]),
                 c.runs.map((r) => r.instructionsPerRequest.toLocaleString('en-US')).join(', '),
               ];
             }),

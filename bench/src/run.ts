@@ -33,6 +33,7 @@ import {
   startUpstream,
 } from './processes.ts';
 import { aggregateProfile, type CpuProfile, compare, type LatencySummary, nodesAfter } from './stats.ts';
+import type { UpstreamSpec } from './upstream.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -850,7 +851,7 @@ async function sectionSoak(sim: Upstream) {
  * Instructions per request (callgrind) of the floor proxy and of the gateway, non-stream and cache
  * hit: the figure to compare revisions by, since it barely moves with the machine's load.
  */
-async function sectionInstructions(sim: Upstream) {
+async function sectionInstructions(sim: Upstream, answerFile: string) {
   if (!callgrindAvailable()) {
     log('  valgrind not found: instructions section skipped');
     return;
@@ -863,8 +864,19 @@ async function sectionInstructions(sim: Upstream) {
   const requests = Number(env.BENCH_CALLGRIND_REQUESTS ?? 4000);
   const connections = 4;
   const out: Record<string, unknown>[] = [];
-  const configs: { name: string; features?: GatewayFeatures; cached?: boolean }[] = [
-    { name: 'floor proxy' },
+  // The two fixed-answer servers are the references of a cache hit: the bare server is what the
+  // cache-hit target compares against, and Fastify with the same answer shows what the server
+  // library adds to it before any of the gateway's own work.
+  const configs: {
+    name: string;
+    /** A reference server, when `features` (a gateway) is not given. */
+    server?: 'bare' | 'fastify' | 'floor';
+    features?: GatewayFeatures;
+    cached?: boolean;
+  }[] = [
+    { name: 'bare node:http server', server: 'bare' },
+    { name: 'Fastify, fixed answer', server: 'fastify' },
+    { name: 'floor proxy', server: 'floor' },
     { name: 'gateway, non-stream', features: { upstreamUrl: sim.url, upstreamType: 'simulator' } },
     {
       name: 'gateway, cache hit',
@@ -876,14 +888,19 @@ async function sectionInstructions(sim: Upstream) {
     const runs: { instructionsPerRequest: number; mainThreadPerRequest: number; requests: number }[] = [];
     for (let run = 0; run < RUNS; run++) {
       const port = await freePort();
+      const features = config.features;
+      const reference: UpstreamSpec =
+        config.server === 'bare' || config.server === 'fastify'
+          ? { kind: config.server, bodyFile: answerFile, port }
+          : { kind: 'floor', upstreamUrl: sim.url, port };
       const args =
-        config.features === undefined
-          ? [join(here, 'upstream.ts'), JSON.stringify({ kind: 'floor', upstreamUrl: sim.url, port })]
+        features === undefined
+          ? [join(here, 'upstream.ts'), JSON.stringify(reference)]
           : [
               AGENT_CLI,
               'start',
               '--config',
-              await writeConfig(`instructions-${run}`, config.features),
+              await writeConfig(`instructions-${run}`, features),
               '--port',
               String(port),
             ];
@@ -970,7 +987,7 @@ try {
     ['streams', () => sectionStreams()],
     ['profile', () => sectionProfile(sim)],
     ['ablation', () => sectionAblation(sim)],
-    ['instructions', () => sectionInstructions(sim)],
+    ['instructions', () => sectionInstructions(sim, sampleFile)],
     ['soak', () => sectionSoak(sim)],
   ];
   for (const [name, step] of steps) {

@@ -8,6 +8,8 @@
 //   a profile with no time to first token and `gapMs` between chunks);
 // - `bare`: a bare node:http server answering every request with the same bytes (`bodyFile`),
 //   the fastest fixed-response server Node can be, as a baseline;
+// - `fastify`: Fastify, as the gateway's proxy configures it for bodies, answering every POST with
+//   the same bytes once it has parsed the JSON body: what the server library costs over `bare`;
 // - `floor`: the least a JSON proxy can be in Node, as the gateway's lower bound: node:http in,
 //   an undici Pool out to `upstreamUrl`, the request and the answer each parsed and serialised
 //   once, no other work. Whatever the gateway costs above it is the price of its features.
@@ -15,13 +17,15 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSimulator } from '@llm-edge/simulator';
+import Fastify from 'fastify';
 import { Pool } from 'undici';
 
 /** What to start. */
 export type UpstreamSpec =
   | { kind: 'sim'; tokens: number }
   | { kind: 'sim-paced'; tokens: number; gapMs: number }
-  | { kind: 'bare'; bodyFile: string }
+  | { kind: 'bare'; bodyFile: string; port?: number }
+  | { kind: 'fastify'; bodyFile: string; port?: number }
   | { kind: 'floor'; upstreamUrl: string; port?: number };
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as UpstreamSpec;
@@ -38,13 +42,21 @@ if (spec.kind === 'bare') {
       res.end(body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(spec.port ?? 0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     });
+} else if (spec.kind === 'fastify') {
+  const body = readFileSync(spec.bodyFile);
+  const app = Fastify({ logger: false, keepAliveTimeout: 65_000, bodyLimit: 1024 * 1024 });
+  app.post('/*', (_request, reply) => {
+    reply.header('content-type', 'application/json').send(body);
+  });
+  url = await app.listen({ port: spec.port ?? 0, host: '127.0.0.1' });
+  close = () => app.close();
 } else if (spec.kind === 'floor') {
   const pool = new Pool(spec.upstreamUrl, { connections: 128 });
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
