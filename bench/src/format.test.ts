@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixed, markdownTable, mb, ratio, rps, signed } from './format.ts';
+import { fixed, gapText, markdownTable, mb, ratio, rps, signed } from './format.ts';
 
 describe('markdownTable', () => {
   it('pads columns and right-aligns numeric ones', () => {
@@ -28,5 +28,12 @@ describe('number formats', () => {
     expect(rps(12345.6)).toBe('12,346');
     expect(mb(52_400_000)).toBe('52.4');
     expect(fixed(Number.NaN, 2)).toBe('—');
+  });
+
+  it('prints a small miss in milliseconds with enough decimals to see it', () => {
+    expect(gapText(0.0074, 'ms')).toBe('0.007 ms');
+    expect(gapText(7.94, 'ms')).toBe('7.9 ms');
+    expect(gapText(0.123, '×')).toBe('0.12 ×');
+    expect(gapText(151.66, 'MB')).toBe('151.7 MB');
   });
 });

@@ -18,6 +18,15 @@ export function fixed(value: number | undefined, decimals: number): string {
   return value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(decimals);
 }
 
+/**
+ * How far a figure missed its bound, in its unit: ratios to 0.01, milliseconds to 0.001 below one
+ * (a 0.007 ms miss must not print as 0.0), everything else to 0.1.
+ */
+export function gapText(gap: number, unit: string): string {
+  const decimals = unit === '×' ? 2 : unit === 'ms' && Math.abs(gap) < 1 ? 3 : 1;
+  return `${fixed(gap, decimals)} ${unit}`;
+}
+
 /** A signed number (`+0.12`, `-0.03`), for added latency. */
 export function signed(value: number | undefined, decimals: number): string {
   if (value === undefined || !Number.isFinite(value)) return '—';

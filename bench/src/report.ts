@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fixed, markdownTable, mb, ratio, rps, signed } from './format.ts';
+import { fixed, gapText, markdownTable, mb, ratio, rps, signed } from './format.ts';
 import { addedByConcurrency, groupsOf, loadResults, type PairGroup, type Results } from './results.ts';
 import { checkTarget, median, type ProfileFrame } from './stats.ts';
 
@@ -321,7 +321,7 @@ const targetRows = targets.map((t) => {
   return [
     t.target,
     t.measured,
-    check.met ? 'met' : `missed by ${fixed(check.gap, t.unit === '×' ? 2 : 1)} ${t.unit}`,
+    check.met ? 'met' : `missed by ${gapText(check.gap, t.unit)}`,
   ];
 });
 
