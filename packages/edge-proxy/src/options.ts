@@ -20,7 +20,9 @@ export interface ProxyTimeouts {
   /**
    * Longest time without progress while responding: before a JSON handler settles, and between
    * stream events or socket drains. Then the handler's signal aborts with
-   * `LLM_EDGE_PROXY_IDLE_TIMEOUT` and the client gets 504 (or a final error event).
+   * `LLM_EDGE_PROXY_IDLE_TIMEOUT` and the client gets 504 (or a final error event). Requests in
+   * flight are checked every quarter of `idleMs` (at most every second), so the abort comes up to
+   * that much later.
    * @default 300000
    */
   idleMs?: number;

@@ -93,7 +93,8 @@ export class RequestState implements ProxyContext<Record<string, unknown> | unde
 
   private readonly controller = new AbortController();
   private readonly routeValue: ProxyRoute | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** When the no-progress clock last restarted; undefined while it is stopped. */
+  private idleSince: number | undefined;
   /** Rejections of the races waiting on the abort signal (see {@link RequestState.race}). */
   private racers: Set<(reason: unknown) => void> | undefined;
   private childLogger: Logger | undefined;
@@ -170,32 +171,35 @@ export class RequestState implements ProxyContext<Record<string, unknown> | unde
     }
   }
 
-  /** Starts (or restarts) the no-progress timer. */
+  /**
+   * Starts (or restarts) the no-progress clock. The server's idle sweep (not a timer per request)
+   * aborts the request once the clock has run `idleMs`; see {@link RequestState.abortIfIdle}.
+   */
   touch(): void {
     if (this.finished) return;
-    if (this.idleTimer === undefined) {
-      this.idleTimer = setTimeout(() => {
-        this.abort(
-          new ProxyError(
-            'LLM_EDGE_PROXY_IDLE_TIMEOUT',
-            `No progress for ${this.env.idleMs} ms; the request was abandoned.`,
-            {
-              expose: true,
-            },
-          ),
-        );
-      }, this.env.idleMs);
-      this.idleTimer.unref();
-    } else {
-      this.idleTimer.refresh();
-    }
+    // Real time, not the injected clock (which is for latency and overhead figures).
+    this.idleSince = performance.now();
   }
 
   stopIdleTimer(): void {
-    if (this.idleTimer !== undefined) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = undefined;
-    }
+    this.idleSince = undefined;
+  }
+
+  /**
+   * Aborts with `LLM_EDGE_PROXY_IDLE_TIMEOUT` when the no-progress clock has run `idleMs` by `now`
+   * (a `performance.now()` reading).
+   */
+  abortIfIdle(now: number): void {
+    const since = this.idleSince;
+    if (since === undefined || now - since < this.env.idleMs) return;
+    this.idleSince = undefined;
+    this.abort(
+      new ProxyError(
+        'LLM_EDGE_PROXY_IDLE_TIMEOUT',
+        `No progress for ${this.env.idleMs} ms; the request was abandoned.`,
+        { expose: true },
+      ),
+    );
   }
 
   /** Settles with `promise`, or rejects with the abort reason as soon as the signal aborts. */

@@ -319,6 +319,44 @@ describe('backpressure and disconnects', () => {
     await expect.poll(() => proxy.inFlight).toBe(0);
   });
 
+  it('keeps a stream alive while its events keep coming, however long it runs in all', async () => {
+    const { url } = await startProxy({
+      timeouts: { idleMs: 100 },
+      handlers: fakeHandlers({
+        chatCompletions: async () =>
+          sseResult(
+            (async function* () {
+              // 12 events 40 ms apart: ~480 ms in all, never 100 ms without one.
+              for (let i = 0; i < 12; i++) {
+                await new Promise((resolve) => setTimeout(resolve, 40));
+                yield { data: chunk(`t${i}`) };
+              }
+            })(),
+          ),
+      }),
+    });
+    const text = await (await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: '{}' })).text();
+    const frames = sseFrames(text);
+    expect(frames).toHaveLength(13);
+    expect(frames.at(-1)).toBe('data: [DONE]');
+    expect(text).not.toContain('LLM_EDGE_PROXY_IDLE_TIMEOUT');
+  });
+
+  it('abandons a handler that makes no progress soon after idleMs, not before', async () => {
+    const { url, proxy } = await startProxy({
+      timeouts: { idleMs: 200 },
+      handlers: fakeHandlers({ embeddings: () => new Promise(() => undefined) }),
+    });
+    const started = performance.now();
+    const response = await fetch(`${url}/v1/embeddings`, { method: 'POST', body: '{}' });
+    const elapsed = performance.now() - started;
+    expect(response.status).toBe(504);
+    expect(elapsed).toBeGreaterThanOrEqual(195);
+    // Checked every quarter of idleMs: 250 ms at the latest, plus this machine's scheduling.
+    expect(elapsed).toBeLessThan(1_000);
+    await expect.poll(() => proxy.inFlight).toBe(0);
+  });
+
   it('gives up on a stream with no progress for idleMs, with a final error event', async () => {
     let reason: unknown;
     const { url } = await startProxy({
