@@ -175,7 +175,11 @@ export class Pipeline {
   readonly #ttlMs: number;
   readonly #sharedCache: boolean;
   /** Cache namespace suffix of each key name (`key=<name>`, or a hash of a name the namespace cannot hold). */
-  readonly #keyPartitions = new Map<string, string>();
+  /**
+   * The cache namespaces of each key name, by request kind, built once: a namespace made anew per
+   * request was a string to build and to check against the namespace pattern on every lookup.
+   */
+  readonly #keyNamespaces = new Map<string | undefined, { chat: string; embeddings: string }>();
   /** Target of each recent stream load by cache key, for callers that joined it (coalesced). */
   readonly #streamTargets = new Map<string, TargetInfo>();
 
@@ -481,14 +485,18 @@ export class Pipeline {
   #cacheKey(admitted: Admitted<ChatRequest | EmbeddingsRequest>, kind: 'chat' | 'embeddings'): string {
     if (this.#sharedCache) return this.#deps.cacheKey(admitted.request, { namespace: kind });
     const name = admitted.key?.name;
-    let partition = name === undefined ? 'anonymous' : this.#keyPartitions.get(name);
-    if (partition === undefined && name !== undefined) {
-      partition = NAMESPACE_SAFE.test(name)
-        ? `key=${name}`
-        : `keyh=${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
-      this.#keyPartitions.set(name, partition);
+    let namespaces = this.#keyNamespaces.get(name);
+    if (namespaces === undefined) {
+      const partition =
+        name === undefined
+          ? 'anonymous'
+          : NAMESPACE_SAFE.test(name)
+            ? `key=${name}`
+            : `keyh=${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
+      namespaces = { chat: `chat:${partition}`, embeddings: `embeddings:${partition}` };
+      this.#keyNamespaces.set(name, namespaces);
     }
-    return this.#deps.cacheKey(admitted.request, { namespace: `${kind}:${partition}` });
+    return this.#deps.cacheKey(admitted.request, { namespace: namespaces[kind] });
   }
 
   /**

@@ -107,6 +107,17 @@ describe('createCacheKey', () => {
     expect(keyOf(request).slice('tenant-a:'.length)).toBe(createCacheKey(request));
   });
 
+  it('checks every namespace it has not seen, however many it has', () => {
+    const keyOf = createKeyGenerator();
+    for (let i = 0; i < 2_000; i++) {
+      expect(keyOf(request, { namespace: `t${i}` })).toBe(`t${i}:${createCacheKey(request)}`);
+    }
+    expect(keyOf(request, { namespace: 't1999' })).toBe(`t1999:${createCacheKey(request)}`);
+    expect(() => keyOf(request, { namespace: 'x y' })).toThrow(InvalidCacheOptionError);
+    expect(() => keyOf(request, { namespace: 'x y' })).toThrow(InvalidCacheOptionError);
+    expect(() => keyOf(request, { namespace: 5 as unknown as string })).toThrow(InvalidCacheOptionError);
+  });
+
   it('follows the given exclusions and precisions instead of the defaults', () => {
     const keyOf = createKeyGenerator({ exclude: ['requestId'], precision: { score: 1 } });
     expect(keyOf({ q: 'a', requestId: 1, score: 0.44 })).toBe(keyOf({ q: 'a', requestId: 2, score: 0.4 }));

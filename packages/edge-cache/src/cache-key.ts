@@ -63,6 +63,9 @@ export const DEFAULT_CACHE_KEY_OPTIONS: Readonly<{
 
 const NAMESPACE_PATTERN = /^[\w.:@/+=-]{1,200}$/;
 
+/** Namespaces a key generator remembers as checked before it starts over. */
+const MAX_CHECKED_NAMESPACES = 1024;
+
 // strict: NaN, Infinity, bigint, functions, symbols and cycles throw instead of being turned into
 // `null`/`"[Circular]"` like JSON.stringify would, which could make two different inputs collide.
 const stableStringify = configure({ strict: true, deterministic: true });
@@ -174,11 +177,21 @@ function canonicalize(value: unknown, options: ResolvedKeyOptions): string {
  */
 export function createKeyGenerator(options?: CacheKeyOptions): CacheKeyGenerator {
   const resolved = resolveKeyOptions(options);
+  // Callers pass the same few namespaces (one per tenant) on every call: each is checked against
+  // the pattern once, not on every key. Bounded, so that unbounded tenants cannot grow it.
+  const checked = new Set<string>();
+  const checkedNamespace = (namespace: unknown): string | undefined => {
+    if (typeof namespace === 'string' && checked.has(namespace)) return namespace;
+    const valid = validateNamespace('namespace', namespace);
+    if (valid !== undefined) {
+      if (checked.size >= MAX_CHECKED_NAMESPACES) checked.clear();
+      checked.add(valid);
+    }
+    return valid;
+  };
   return (value, overrides) => {
     const namespace =
-      overrides?.namespace === undefined
-        ? resolved.namespace
-        : validateNamespace('namespace', overrides.namespace);
+      overrides?.namespace === undefined ? resolved.namespace : checkedNamespace(overrides.namespace);
     // One-shot hashing: no Hash object per key, about half the CPU of createHash for a request-sized input.
     const digest = hash('sha256', canonicalize(value, resolved), 'hex');
     return namespace === undefined ? digest : `${namespace}:${digest}`;
