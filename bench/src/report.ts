@@ -318,11 +318,7 @@ if (soak) {
 
 const targetRows = targets.map((t) => {
   const check = checkTarget(t.value, t.bound, t.kind);
-  return [
-    t.target,
-    t.measured,
-    check.met ? 'met' : `missed by ${gapText(check.gap, t.unit)}`,
-  ];
+  return [t.target, t.measured, check.met ? 'met' : `missed by ${gapText(check.gap, t.unit)}`];
 });
 
 // ---- document -------------------------------------------------------------------------------
