@@ -372,7 +372,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
   function finishRequest(state: RequestState, res: ServerResponse): void {
     if (state.finished) return;
     state.finished = true;
-    state.stopIdleTimer();
+    state.stopIdleClock();
     const clientClosed = !res.writableFinished;
     if (clientClosed) {
       state.abort(new ProxyError('LLM_EDGE_PROXY_CLIENT_CLOSED', 'The client closed the connection.'));
@@ -501,7 +501,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     status: number,
     text: string | Uint8Array,
   ): void {
-    state.stopIdleTimer();
+    state.stopIdleClock();
     state.headersSent = true;
     const headers = state.responseHeaders;
     headers['content-type'] = JSON_CONTENT_TYPE;
@@ -593,7 +593,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
         else res.end(formatSseError(mapped, dialect));
       }
     } finally {
-      state.stopIdleTimer();
+      state.stopIdleClock();
     }
   }
 
@@ -862,7 +862,7 @@ export function createProxyServer(options: ProxyServerOptions): ProxyServer {
     app.get('/metrics', async (request, reply) => {
       const state = stateOf(request)!;
       const text = await metrics.render();
-      state.stopIdleTimer();
+      state.stopIdleClock();
       state.headersSent = true;
       reply.hijack();
       reply.raw.writeHead(200, {

@@ -181,7 +181,7 @@ export class RequestState implements ProxyContext<Record<string, unknown> | unde
     this.idleSince = performance.now();
   }
 
-  stopIdleTimer(): void {
+  stopIdleClock(): void {
     this.idleSince = undefined;
   }
 
