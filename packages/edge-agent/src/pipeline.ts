@@ -10,6 +10,7 @@ import {
   priceUsage,
   toValidationIssues,
   type Usage,
+  upstreamJsonText,
 } from '@llm-edge/providers';
 import type { HandlerResult, ProxyContext, ProxyHandlers, ReadinessReport } from '@llm-edge/proxy';
 import {
@@ -97,7 +98,12 @@ function isCachedEmbeddings(value: unknown): value is CachedEmbeddings {
 
 /** The cache entry of a chat answer. */
 function chatEntry(response: ChatResponse, target: TargetInfo): CachedChatV2 {
-  return { v: 2, t: target, u: response.usage ?? null, b: JSON.stringify(response) };
+  return {
+    v: 2,
+    t: target,
+    u: response.usage ?? null,
+    b: upstreamJsonText(response) ?? JSON.stringify(response),
+  };
 }
 
 /** The chat answer of a cache entry, as an object (for translation or replay as a stream). */
@@ -260,7 +266,9 @@ export class Pipeline {
       this.#annotateTarget(ctx, result.target, undefined);
       this.#account(ctx, admitted, result.target, result.response.usage, undefined);
       if (anthropic) return { kind: 'json', body: unifiedToAnthropic(result.response, anthropic.model) };
-      return { kind: 'json', body: result.response };
+      // The upstream's own bytes when the provider passed its answer through unchanged.
+      const text = upstreamJsonText(result.response);
+      return text === undefined ? { kind: 'json', body: result.response } : { kind: 'json-text', text };
     }
     // Set by this caller's own load: only a finished answer is cached.
     let finished = false;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { chatResponseSchema } from './chat-schemas';
 import { ProviderError } from './errors';
 import { fromOpenAIResponse, isPlainChatResponse } from './from-openai-response';
+import { upstreamJsonText } from './upstream-json-text';
 
 const now = () => 1_700_000_000_000;
 
@@ -143,5 +144,73 @@ describe('fromOpenAIResponse', () => {
     }
     expect(isPlainChatResponse(answer())).toBe(true);
     expect(chatResponseSchema.safeParse(answer()).success).toBe(true);
+  });
+
+  describe('the upstream text of an answer', () => {
+    it('is kept for an answer that needed nothing filled in, on either check', () => {
+      const plain = answer();
+      const text = `${JSON.stringify(plain, null, 2)}\n`;
+      expect(upstreamJsonText(fromOpenAIResponse('openai', plain, now, text))).toBe(text);
+
+      const withTools = answer();
+      withTools['choices'] = [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+          },
+          finish_reason: 'tool_calls',
+          logprobs: null,
+        },
+      ];
+      expect(isPlainChatResponse(withTools)).toBe(false);
+      const toolsText = JSON.stringify(withTools);
+      expect(upstreamJsonText(fromOpenAIResponse('openai', withTools, now, toolsText))).toBe(toolsText);
+    });
+
+    const fills: [string, (body: Record<string, unknown>) => void][] = [
+      ['object missing', (b) => delete b['object']],
+      ['created null', (b) => (b['created'] = null)],
+      ['choice index missing', (b) => delete (b['choices'] as Record<string, unknown>[])[0]!['index']],
+      ['logprobs missing', (b) => delete (b['choices'] as Record<string, unknown>[])[0]!['logprobs']],
+      [
+        'finish_reason missing',
+        (b) => delete (b['choices'] as Record<string, unknown>[])[0]!['finish_reason'],
+      ],
+      [
+        'content missing',
+        (b) => delete (b['choices'] as Record<string, Record<string, unknown>>[])[0]!['message']!['content'],
+      ],
+      ['usage null', (b) => (b['usage'] = null)],
+    ];
+    for (const [name, spoil] of fills) {
+      it(`is not kept when a field was filled in (${name}), since the text no longer matches`, () => {
+        const body = answer();
+        spoil(body);
+        const response = fromOpenAIResponse('local', body, now, JSON.stringify(body));
+        expect(upstreamJsonText(response)).toBeUndefined();
+        expect(isPlainChatResponse(response as unknown as Record<string, unknown>)).toBe(true);
+      });
+    }
+
+    it('keeps explicit nulls as they came (they need no filling)', () => {
+      const body = answer();
+      const choice = (body['choices'] as Record<string, unknown>[])[0]!;
+      choice['finish_reason'] = null;
+      (choice['message'] as Record<string, unknown>)['content'] = null;
+      const text = JSON.stringify(body);
+      expect(upstreamJsonText(fromOpenAIResponse('openai', body, now, text))).toBe(text);
+    });
+
+    it('is not kept without a text, nor for a rejected answer', () => {
+      expect(upstreamJsonText(fromOpenAIResponse('openai', answer(), now))).toBeUndefined();
+      const spoiled = { ...answer(), id: 7 };
+      expect(() => fromOpenAIResponse('openai', spoiled, now, JSON.stringify(spoiled))).toThrow(
+        ProviderError,
+      );
+      expect(upstreamJsonText(spoiled)).toBeUndefined();
+    });
   });
 });

@@ -2,25 +2,57 @@ import { type ChatResponse, chatResponseSchema, type Usage } from './chat-schema
 import { ProviderError } from './errors';
 import { isRecord } from './http-transport';
 import { toValidationIssues } from './parse-request';
+import { keepUpstreamJsonText } from './upstream-json-text';
 
-/** Fills the fields some compatible servers leave out, then checks the shape. */
-export function fromOpenAIResponse(provider: string, body: unknown, now: () => number): ChatResponse {
+/**
+ * Fills the fields some compatible servers leave out, then checks the shape. With `text` (the
+ * body `body` was parsed from), an answer that needed nothing filled in keeps it as its
+ * {@link upstreamJsonText}.
+ */
+export function fromOpenAIResponse(
+  provider: string,
+  body: unknown,
+  now: () => number,
+  text?: string,
+): ChatResponse {
+  let filled = false;
   if (isRecord(body)) {
-    body['object'] ??= 'chat.completion';
-    body['created'] ??= Math.floor(now() / 1000);
+    // `== null` is what `??=` fills: a missing field or an explicit null.
+    if (body['object'] == null) {
+      body['object'] = 'chat.completion';
+      filled = true;
+    }
+    if (body['created'] == null) {
+      body['created'] = Math.floor(now() / 1000);
+      filled = true;
+    }
     if (Array.isArray(body['choices'])) {
       body['choices'].forEach((choice: unknown, index) => {
         if (!isRecord(choice)) return;
-        choice['index'] ??= index;
-        choice['logprobs'] ??= null;
-        choice['finish_reason'] ??= null;
-        if (isRecord(choice['message'])) choice['message']['content'] ??= null;
+        if (
+          choice['index'] == null ||
+          choice['logprobs'] === undefined ||
+          choice['finish_reason'] === undefined
+        ) {
+          filled = true;
+          choice['index'] ??= index;
+          choice['logprobs'] ??= null;
+          choice['finish_reason'] ??= null;
+        }
+        const message = choice['message'];
+        if (isRecord(message) && message['content'] === undefined) {
+          message['content'] = null;
+          filled = true;
+        }
       });
     }
-    if (body['usage'] === null) delete body['usage'];
+    if (body['usage'] === null) {
+      delete body['usage'];
+      filled = true;
+    }
     // The usual answer passes a plain structural check; only one that fails it goes through the
     // schema, which then either accepts it after all or names what is wrong.
-    if (isPlainChatResponse(body)) return body as unknown as ChatResponse;
+    if (isPlainChatResponse(body)) return kept(body as unknown as ChatResponse, filled, text);
   }
   const result = chatResponseSchema.safeParse(body);
   if (!result.success) {
@@ -34,7 +66,12 @@ export function fromOpenAIResponse(provider: string, body: unknown, now: () => n
     });
   }
   // The original object is returned so provider-specific fields (annotations, filter results) survive.
-  return body as ChatResponse;
+  return kept(body as ChatResponse, filled, text);
+}
+
+function kept(answer: ChatResponse, filled: boolean, text: string | undefined): ChatResponse {
+  if (!filled && text !== undefined) keepUpstreamJsonText(answer, text);
+  return answer;
 }
 
 const FINISH_REASONS: ReadonlySet<unknown> = new Set([

@@ -131,12 +131,12 @@ export class HttpTransport {
   }
 
   /** Sends the request and parses a 2xx JSON answer. */
-  async json(request: TransportRequest): Promise<{ body: unknown }> {
+  async json(request: TransportRequest): Promise<{ body: unknown; text: string }> {
     const { handler, answer } = this.#start(request, false);
     const { status, text } = await answer;
     if (status < 200 || status >= 300) throw this.#errorOf({ status, text }, handler);
     try {
-      return { body: JSON.parse(text) };
+      return { body: JSON.parse(text), text };
     } catch (error) {
       throw new ProviderError({
         provider: this.#provider,

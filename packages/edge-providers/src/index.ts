@@ -89,3 +89,4 @@ export type {
 } from './provider';
 export { DEFAULT_PROVIDER_TIMEOUTS } from './provider';
 export type { OpenAICompatibleQuirks } from './to-openai-request';
+export { upstreamJsonText } from './upstream-json-text';

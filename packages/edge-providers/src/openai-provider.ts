@@ -58,14 +58,14 @@ function openAIFamilyProvider(spec: OpenAIFamilySpec): ClosableProvider {
     checkChatRequest: () => undefined,
     checkEmbeddingsRequest: () => undefined,
     async chat(request: ChatRequest, options?: CallOptions): Promise<ChatResponse> {
-      const { body } = await runtime.json({
+      const { body, text } = await runtime.json({
         method: 'POST',
         url: spec.url('chat/completions', request.model),
         headers: runtime.headers(jsonHeaders, options),
         body: toOpenAIRequest(request, false, quirks),
         signal: options?.signal,
       });
-      return fromOpenAIResponse(name, body, now);
+      return fromOpenAIResponse(name, body, now, text);
     },
     async chatStream(request: ChatRequest, options?: CallOptions): Promise<AsyncIterable<ChatChunk>> {
       return runtime.stream(

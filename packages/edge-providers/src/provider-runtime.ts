@@ -107,8 +107,8 @@ export class ProviderRuntime {
     return { ...own, ...this.options.headers, ...extra };
   }
 
-  /** A JSON call; resolves with the parsed 2xx body. */
-  json(request: TransportRequest): Promise<{ body: unknown }> {
+  /** A JSON call; resolves with the parsed 2xx body and the text it was parsed from. */
+  json(request: TransportRequest): Promise<{ body: unknown; text: string }> {
     return this.transport.json(request);
   }
 

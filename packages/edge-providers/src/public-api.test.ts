@@ -16,6 +16,7 @@ describe('public API', () => {
       'modelCatalogue',
       'findModel',
       'priceUsage',
+      'upstreamJsonText',
     ]) {
       expect(api, name).toHaveProperty(name);
     }
