@@ -24,6 +24,24 @@ function answer(): Record<string, unknown> {
   };
 }
 
+/** A valid answer that the structural check leaves to the schema. */
+function toolCallAnswer(): Record<string, unknown> {
+  const body = answer();
+  body['choices'] = [
+    {
+      index: 0,
+      message: {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      },
+      finish_reason: 'tool_calls',
+      logprobs: null,
+    },
+  ];
+  return body;
+}
+
 function rejection(body: unknown): ProviderError {
   try {
     fromOpenAIResponse('openai', body, now);
@@ -61,19 +79,7 @@ describe('fromOpenAIResponse', () => {
   });
 
   it('accepts valid answers the structural check leaves to the schema (tool calls)', () => {
-    const body = answer();
-    body['choices'] = [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: null,
-          tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }],
-        },
-        finish_reason: 'tool_calls',
-        logprobs: null,
-      },
-    ];
+    const body = toolCallAnswer();
     expect(isPlainChatResponse(body)).toBe(false);
     expect(fromOpenAIResponse('openai', body, now)).toBe(body);
   });
@@ -152,19 +158,7 @@ describe('fromOpenAIResponse', () => {
       const text = `${JSON.stringify(plain, null, 2)}\n`;
       expect(upstreamJsonText(fromOpenAIResponse('openai', plain, now, text))).toBe(text);
 
-      const withTools = answer();
-      withTools['choices'] = [
-        {
-          index: 0,
-          message: {
-            role: 'assistant',
-            content: null,
-            tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }],
-          },
-          finish_reason: 'tool_calls',
-          logprobs: null,
-        },
-      ];
+      const withTools = toolCallAnswer();
       expect(isPlainChatResponse(withTools)).toBe(false);
       const toolsText = JSON.stringify(withTools);
       expect(upstreamJsonText(fromOpenAIResponse('openai', withTools, now, toolsText))).toBe(toolsText);
