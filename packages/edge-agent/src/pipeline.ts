@@ -102,8 +102,22 @@ function chatEntry(response: ChatResponse, target: TargetInfo): CachedChatV2 {
     v: 2,
     t: target,
     u: response.usage ?? null,
-    b: upstreamJsonText(response) ?? JSON.stringify(response),
+    b: answerText(response),
   };
+}
+
+/**
+ * An answer as JSON text: the upstream's own bytes when the provider passed the answer through
+ * unchanged (saving a second serialisation, the larger the answer the more), else serialised.
+ */
+function answerText(response: ChatResponse | EmbeddingsResponse): string {
+  return upstreamJsonText(response) ?? JSON.stringify(response);
+}
+
+/** An answer for an OpenAI-format client, as the upstream's own bytes where there are any. */
+function upstreamAnswer(response: ChatResponse | EmbeddingsResponse): HandlerResult {
+  const text = upstreamJsonText(response);
+  return text === undefined ? { kind: 'json', body: response } : { kind: 'json-text', text };
 }
 
 /** The chat answer of a cache entry, as an object (for translation or replay as a stream). */
@@ -266,9 +280,7 @@ export class Pipeline {
       this.#annotateTarget(ctx, result.target, undefined);
       this.#account(ctx, admitted, result.target, result.response.usage, undefined);
       if (anthropic) return { kind: 'json', body: unifiedToAnthropic(result.response, anthropic.model) };
-      // The upstream's own bytes when the provider passed its answer through unchanged.
-      const text = upstreamJsonText(result.response);
-      return text === undefined ? { kind: 'json', body: result.response } : { kind: 'json-text', text };
+      return upstreamAnswer(result.response);
     }
     // Set by this caller's own load: only a finished answer is cached.
     let finished = false;
@@ -313,7 +325,7 @@ export class Pipeline {
       );
       this.#annotateTarget(ctx, result.target, undefined);
       this.#accountEmbeddings(ctx, admitted, result.target, result.response.usage, undefined);
-      return { kind: 'json', body: result.response };
+      return upstreamAnswer(result.response);
     }
     const { value, source } = await this.#lookup(
       ctx,
@@ -324,7 +336,12 @@ export class Pipeline {
           this.#deps.router.embeddings(request, options),
         );
         const response = result.response;
-        return { v: 2, t: result.target, u: response.usage, b: JSON.stringify(response) };
+        return {
+          v: 2,
+          t: result.target,
+          u: response.usage,
+          b: answerText(response),
+        };
       },
       isCachedEmbeddings,
     );

@@ -24,6 +24,10 @@ const PRETTY = `{
 }
 `;
 
+// An embeddings answer with number spellings JSON.stringify would change and a field the schema
+// does not name.
+const EMBEDDINGS = `{"object":"list","model":"emb-1","data":[{"object":"embedding","index":0,"embedding":[1.50,-2E-3,0.0]}],"usage":{"prompt_tokens":2,"total_tokens":2},"x_provider_note":"kept"}`;
+
 // The same answer with fields a sparse compatible server leaves out.
 const SPARSE =
   '{"id":"chatcmpl-sparse","model":"m-1","choices":[{"message":{"role":"assistant","content":"hi"}}],"usage":null}';
@@ -38,7 +42,10 @@ async function startGateway(cache: boolean): Promise<Gateway> {
     {
       server: { host: '127.0.0.1', port: 0 },
       providers: { up: { type: 'openai-compatible', baseURL: `http://127.0.0.1:${port}/v1` } },
-      targets: [{ id: 'm', provider: 'up', model: 'm-1' }],
+      targets: [
+        { id: 'm', provider: 'up', model: 'm-1' },
+        { id: 'e', provider: 'up', model: 'emb-1' },
+      ],
       routing: { retry: { maxRetries: 0 } },
       cache: { enabled: cache },
       security: { auth: false },
@@ -64,7 +71,7 @@ beforeAll(async () => {
     });
     req.on('end', () => {
       upstreamCalls += 1;
-      const text = body.includes('sparse') ? SPARSE : PRETTY;
+      const text = req.url?.endsWith('/embeddings') ? EMBEDDINGS : body.includes('sparse') ? SPARSE : PRETTY;
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.end(text);
     });
@@ -137,5 +144,24 @@ describe('a non-streamed OpenAI-format answer', () => {
     expect(hit.response.headers.get('x-llm-edge-cache')).toBe('HIT');
     expect(miss.text).toBe(PRETTY);
     expect(hit.text).toBe(PRETTY);
+  });
+});
+
+describe('an OpenAI-format embeddings answer', () => {
+  it('reaches the client as the upstream wrote it, fields and number spellings kept', async () => {
+    const { response, text } = await post(plain, '/v1/embeddings', { model: 'emb-1', input: 'hi' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(text).toBe(EMBEDDINGS);
+  });
+
+  it('is cached as the upstream wrote it, and a hit answers the same bytes', async () => {
+    const before = upstreamCalls;
+    const miss = await post(cached, '/v1/embeddings', { model: 'emb-1', input: 'cached' });
+    const hit = await post(cached, '/v1/embeddings', { model: 'emb-1', input: 'cached' });
+    expect(upstreamCalls - before).toBe(1);
+    expect(hit.response.headers.get('x-llm-edge-cache')).toBe('HIT');
+    expect(miss.text).toBe(EMBEDDINGS);
+    expect(hit.text).toBe(EMBEDDINGS);
   });
 });

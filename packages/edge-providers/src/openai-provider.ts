@@ -1,12 +1,12 @@
-import {
-  type ChatChunk,
-  type ChatRequest,
-  type ChatResponse,
-  type EmbeddingsRequest,
-  type EmbeddingsResponse,
-  embeddingsResponseSchema,
+import type {
+  ChatChunk,
+  ChatRequest,
+  ChatResponse,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
 } from './chat-schemas';
-import { ProviderError, ProviderOptionsError } from './errors';
+import { type ProviderError, ProviderOptionsError } from './errors';
+import { fromOpenAIEmbeddings } from './from-openai-embeddings';
 import { fromOpenAIResponse } from './from-openai-response';
 import { isRecord } from './http-transport';
 import { findModel } from './model-catalogue';
@@ -80,23 +80,14 @@ function openAIFamilyProvider(spec: OpenAIFamilySpec): ClosableProvider {
       );
     },
     async embeddings(request: EmbeddingsRequest, options?: CallOptions): Promise<EmbeddingsResponse> {
-      const { body } = await runtime.json({
+      const { body, text } = await runtime.json({
         method: 'POST',
         url: spec.url('embeddings', request.model),
         headers: runtime.headers(jsonHeaders, options),
         body: request,
         signal: options?.signal,
       });
-      const parsed = embeddingsResponseSchema.safeParse(body);
-      if (!parsed.success) {
-        throw new ProviderError({
-          provider: name,
-          kind: 'server',
-          message: `${name} sent a malformed embeddings response`,
-          cause: parsed.error,
-        });
-      }
-      return parsed.data;
+      return fromOpenAIEmbeddings(name, body, text);
     },
     async listModels(options?: CallOptions): Promise<ModelInfo[]> {
       const { body } = await runtime.json({
