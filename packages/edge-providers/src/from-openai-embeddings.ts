@@ -1,7 +1,6 @@
 import { type EmbeddingsResponse, embeddingsResponseSchema } from './chat-schemas';
-import { ProviderError } from './errors';
+import { malformedAnswerError } from './from-openai-response';
 import { isRecord } from './http-transport';
-import { toValidationIssues } from './parse-request';
 import { keepUpstreamJsonText } from './upstream-json-text';
 
 /**
@@ -17,16 +16,7 @@ export function fromOpenAIEmbeddings(provider: string, body: unknown, text?: str
     return body as unknown as EmbeddingsResponse;
   }
   const result = embeddingsResponseSchema.safeParse(body);
-  if (!result.success) {
-    const issues = toValidationIssues(result.error);
-    throw new ProviderError({
-      provider,
-      kind: 'server',
-      message: `${provider} sent a malformed embeddings response (${issues[0]?.path}: ${issues[0]?.message})`,
-      issues,
-      cause: result.error,
-    });
-  }
+  if (!result.success) throw malformedAnswerError(provider, 'embeddings response', result.error);
   return result.data;
 }
 

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { type ChatResponse, chatResponseSchema, type Usage } from './chat-schemas';
 import { ProviderError } from './errors';
 import { isRecord } from './http-transport';
@@ -55,18 +56,21 @@ export function fromOpenAIResponse(
     if (isPlainChatResponse(body)) return kept(body as unknown as ChatResponse, filled, text);
   }
   const result = chatResponseSchema.safeParse(body);
-  if (!result.success) {
-    const issues = toValidationIssues(result.error);
-    throw new ProviderError({
-      provider,
-      kind: 'server',
-      message: `${provider} sent a malformed chat completion (${issues[0]?.path}: ${issues[0]?.message})`,
-      issues,
-      cause: result.error,
-    });
-  }
+  if (!result.success) throw malformedAnswerError(provider, 'chat completion', result.error);
   // The original object is returned so provider-specific fields (annotations, filter results) survive.
   return kept(body as ChatResponse, filled, text);
+}
+
+/** The error for an upstream answer the schema refused, naming the first field it refused. */
+export function malformedAnswerError(provider: string, what: string, error: z.ZodError): ProviderError {
+  const issues = toValidationIssues(error);
+  return new ProviderError({
+    provider,
+    kind: 'server',
+    message: `${provider} sent a malformed ${what} (${issues[0]?.path}: ${issues[0]?.message})`,
+    issues,
+    cause: error,
+  });
 }
 
 function kept(answer: ChatResponse, filled: boolean, text: string | undefined): ChatResponse {
