@@ -25,10 +25,15 @@ export interface GatewayFeatures {
    * through the same code without touching the measured route.
    */
   warmUpstreamUrl?: string;
+  /** An embeddings target, `embed` (the upstream's {@link EMBEDDINGS_MODEL}). */
+  embeddings?: boolean;
 }
 
 /** The model every scenario calls (served by the simulator; ignored by the bare server). */
 export const MODEL = 'gpt-4o-mini';
+
+/** The embeddings model of the `embed` target (the simulator answers it with 1,536 dimensions). */
+export const EMBEDDINGS_MODEL = 'text-embedding-3-small';
 
 /** The model of the `warm` target (see {@link GatewayFeatures.warmUpstreamUrl}). */
 export const WARM_MODEL = 'gpt-4o';
@@ -49,6 +54,7 @@ export function gatewayConfig(f: GatewayFeatures): Record<string, unknown> {
     targets: [
       { id: 'mini', provider: 'upstream', model: MODEL },
       ...(warm ? [{ id: 'warm', provider: 'warm', model: WARM_MODEL }] : []),
+      ...(f.embeddings ? [{ id: 'embed', provider: 'upstream', model: EMBEDDINGS_MODEL }] : []),
     ],
     routing: { retry: { maxRetries: 0 } },
     ...(f.redisUrl ? { redis: { url: f.redisUrl, keyPrefix: f.redisPrefix ?? 'llm-edge-bench:' } } : {}),

@@ -648,6 +648,8 @@ const instructions = results['instructions']?.data as
       connections: number;
       warmup: number;
       runs: { instructionsPerRequest: number; mainThreadPerRequest?: number; requests: number }[];
+      /** false for a request the floor proxy and the reference servers do not make. */
+      compare?: boolean;
     }[]
   | undefined;
 // Results written before the count was split by thread have only the all-threads figure.
@@ -676,13 +678,21 @@ parts.push(
             ],
             instructions.map((c) => {
               const m = median(c.runs.map(mainThreadOf));
+              const compared = c.compare !== false;
+              // A row counted over another window says so (the first row's is the one in the text).
+              const window =
+                c.warmup === instructions[0]?.warmup
+                  ? ''
+                  : ` (${c.warmup.toLocaleString('en-US')} warm-up, ${c.runs[0]?.requests.toLocaleString('en-US')} counted)`;
               return [
-                c.name,
+                `${c.name}${window}`,
                 c.runs.map((r) => mainThreadOf(r).toLocaleString('en-US')).join(', '),
                 Math.round(m).toLocaleString('en-US'),
-                `${fixed(m / floorMedian, 2)}×`,
-                c === floorInstructions ? '' : Math.round(m - floorMedian).toLocaleString('en-US'),
-                ...(bareMedian === undefined ? [] : [`${fixed(m / bareMedian, 2)}×`]),
+                compared ? `${fixed(m / floorMedian, 2)}×` : '',
+                c === floorInstructions || !compared
+                  ? ''
+                  : Math.round(m - floorMedian).toLocaleString('en-US'),
+                ...(bareMedian === undefined ? [] : [compared ? `${fixed(m / bareMedian, 2)}×` : '']),
                 c.runs.map((r) => r.instructionsPerRequest.toLocaleString('en-US')).join(', '),
               ];
             }),

@@ -18,7 +18,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { fixed, mb, ratio, rps, signed } from './format.ts';
-import { type GatewayFeatures, gatewayConfig, MODEL, WARM_MODEL } from './gateway-config.ts';
+import {
+  EMBEDDINGS_MODEL,
+  type GatewayFeatures,
+  gatewayConfig,
+  MODEL,
+  WARM_MODEL,
+} from './gateway-config.ts';
 import { callgrindAvailable, startCounted } from './instructions.ts';
 import type { LoadSpec } from './load.ts';
 import { bucketPercentile, scrapeOverhead } from './overhead-metric.ts';
@@ -873,6 +879,8 @@ async function sectionInstructions(sim: Upstream, answerFile: string) {
     server?: 'bare' | 'fastify' | 'floor';
     features?: GatewayFeatures;
     cached?: boolean;
+    /** Another request than the non-stream chat, counted over fewer requests (each costs more). */
+    request?: { path: string; body: string; warmup: number; requests: number };
   }[] = [
     { name: 'bare node:http server', server: 'bare' },
     { name: 'Fastify, fixed answer', server: 'fastify' },
@@ -882,6 +890,18 @@ async function sectionInstructions(sim: Upstream, answerFile: string) {
       name: 'gateway, cache hit',
       features: { upstreamUrl: sim.url, upstreamType: 'simulator', cache: true },
       cached: true,
+    },
+    {
+      // An answer of 1,536 numbers: what the gateway does per byte of answer (parsing, checking
+      // and forwarding it), where a chat answer shows what it does per request.
+      name: 'gateway, embeddings (1,536 dimensions)',
+      features: { upstreamUrl: sim.url, upstreamType: 'simulator', embeddings: true },
+      request: {
+        path: '/v1/embeddings',
+        body: JSON.stringify({ model: EMBEDDINGS_MODEL, input: PROMPT }),
+        warmup: Math.ceil(warmup / 4),
+        requests: Math.ceil(requests / 4),
+      },
     },
   ];
   for (const config of configs) {
@@ -909,18 +929,20 @@ async function sectionInstructions(sim: Upstream, answerFile: string) {
       try {
         const url = `http://127.0.0.1:${port}`;
         await waitListening(url, counted.child);
+        const request = config.request;
         const fixedCount = (amount: number): LoadSpec => ({
           ...target(url),
+          ...(request === undefined ? {} : { path: request.path, body: request.body }),
           mode: 'closed',
           connections,
           durationS: 1,
           warmupS: 0,
           amount,
         });
-        await runLoad<LoadResult>(fixedCount(warmup));
+        await runLoad<LoadResult>(fixedCount(request?.warmup ?? warmup));
         let result: LoadResult | undefined;
         const total = await counted.count(async () => {
-          result = await runLoad<LoadResult>(fixedCount(requests));
+          result = await runLoad<LoadResult>(fixedCount(request?.requests ?? requests));
         });
         const answered = result!.requests - result!.non2xx - result!.errors;
         const perRequest = (n: number) => Math.round(n / answered);
@@ -936,7 +958,14 @@ async function sectionInstructions(sim: Upstream, answerFile: string) {
         await counted.stop();
       }
     }
-    out.push({ name: config.name, connections, warmup, runs });
+    out.push({
+      name: config.name,
+      connections,
+      warmup: config.request?.warmup ?? warmup,
+      // Not a request the floor proxy or the reference servers make: no ratio to them.
+      ...(config.request === undefined ? {} : { compare: false }),
+      runs,
+    });
   }
   save('instructions', out);
 }
