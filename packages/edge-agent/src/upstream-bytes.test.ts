@@ -5,11 +5,12 @@ import { parseConfig } from './config-loader';
 import { createGateway, type Gateway } from './gateway';
 
 // An OpenAI-compatible upstream whose answers are written by hand, so the test can tell the
-// upstream's own bytes from a re-serialisation: indentation, a `\u` escape, a provider field.
+// upstream's own bytes from a re-serialisation: indentation, a `\u` escape, a number spelled with an
+// exponent, a provider field.
 const PRETTY = `{
   "id": "chatcmpl-pretty",
   "object": "chat.completion",
-  "created": 1700000000,
+  "created": 1.7e9,
   "model": "m-1",
   "choices": [
     {

@@ -5,16 +5,19 @@
  */
 const texts = new WeakMap<object, string>();
 
-/** Records that `answer` is exactly what `text` parses to (nothing added, renamed or removed). */
+/** Records that `answer` is what `text` parses to (nothing added, renamed or removed). */
 export function keepUpstreamJsonText(answer: object, text: string): void {
   texts.set(answer, text);
 }
 
 /**
  * The JSON text the upstream sent for `answer`, when the provider returned the parsed answer
- * unchanged (an OpenAI-family chat completion needing no filled-in field); otherwise undefined.
- * Parsing the text gives an object equal to `answer`; only whitespace, escapes and number
- * spelling may differ from `JSON.stringify(answer)`.
+ * unchanged (an OpenAI-family chat completion needing no filled-in field, or an embeddings answer
+ * that passed the structural check); otherwise undefined. `JSON.parse` of the text gives an object
+ * equal to `answer`, but the text is the upstream's as sent, which `JSON.stringify(answer)` would
+ * have normalised: whitespace and escapes; number spellings (`5.0`, `1e2`, digits past a double's
+ * precision); and a repeated key, of which `JSON.parse`, and so the provider's check, kept only
+ * the last. A client reading the text gets what it would get from the upstream directly.
  *
  * It describes the answer as the provider returned it: a caller that modifies the answer must not
  * use it afterwards.
