@@ -30,11 +30,10 @@ export async function* translateOpenAIStream(
     if ('error' in parsed && parsed['error'] != null) throw mapOpenAIStreamError(provider, parsed);
     const chunkUsage = readOpenAIUsage(parsed['usage']);
     if (chunkUsage) usage = chunkUsage;
-    delete parsed['usage'];
-    delete parsed['obfuscation'];
-    const choices = parsed['choices'];
+    const fields = withoutUsageAndPadding(parsed);
+    const choices = fields['choices'];
     if (!Array.isArray(choices)) throw malformed(provider, 'a chunk without choices');
-    const chunk = parsed as unknown as ChatChunk;
+    const chunk = fields as unknown as ChatChunk;
     chunk.object ??= 'chat.completion.chunk';
     template ??= chunk;
     if (choices.length === 0) continue;
@@ -62,6 +61,19 @@ export async function* translateOpenAIStream(
       ...(template.system_fingerprint ? { system_fingerprint: template.system_fingerprint } : {}),
     };
   }
+}
+
+/**
+ * The chunk without `usage` and `obfuscation` (OpenAI sends both on every chunk when usage is
+ * asked for). A copy, not `delete`: V8 turns a parsed object that loses a property into a
+ * dictionary, and every later read of it, in each layer the chunk passes, and its serialisation
+ * to the client then take the slow path (~9k instructions a chunk against ~3k for the copy, in a
+ * callgrind count of parse, reads and serialisation).
+ */
+function withoutUsageAndPadding(parsed: Record<string, unknown>): Record<string, unknown> {
+  if (parsed['usage'] === undefined && parsed['obfuscation'] === undefined) return parsed;
+  const { usage: _usage, obfuscation: _padding, ...fields } = parsed;
+  return fields;
 }
 
 function malformed(provider: string, what: string): ProviderError {
