@@ -1,5 +1,5 @@
 import { type EmbeddingsResponse, embeddingsResponseSchema } from './chat-schemas';
-import { malformedAnswerError } from './from-openai-response';
+import { isCount, malformedAnswerError } from './from-openai-response';
 import { isRecord } from './http-transport';
 import { keepUpstreamJsonText } from './upstream-json-text';
 
@@ -18,10 +18,6 @@ export function fromOpenAIEmbeddings(provider: string, body: unknown, text?: str
   const result = embeddingsResponseSchema.safeParse(body);
   if (!result.success) throw malformedAnswerError(provider, 'embeddings response', result.error);
   return result.data;
-}
-
-function isCount(value: unknown): boolean {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 function isVector(value: unknown): boolean {

@@ -86,7 +86,8 @@ const FINISH_REASONS: ReadonlySet<unknown> = new Set([
   'function_call',
 ]);
 
-function isCount(value: unknown): boolean {
+/** A token count or an index: a non-negative safe integer, as the schemas' `z.int().min(0)`. */
+export function isCount(value: unknown): boolean {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
